@@ -1,0 +1,75 @@
+"""Developer and CI sessions.
+
+CI (``.ci/run``) runs the README's test line: ``nox -s lint typecheck codegen_check tests``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "typecheck", "codegen_check", "tests"]
+
+
+
+def _install(session: nox.Session, extras: str = "dev") -> None:
+    session.install("--quiet", "--disable-pip-version-check", "-e", f".[{extras}]")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install("--quiet", "--disable-pip-version-check", "ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/, generated/ and the typing examples (incl. the negative check)."""
+    _install(session)
+    session.run("mypy")
+    if os.path.exists("tests/typing/check_negative.py"):
+        session.run("python", "tests/typing/check_negative.py")
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Regenerate generated/ with the real sqlc over schema/ and queries/."""
+    _install(session)
+    session.run("python", "-m", "tenantdb.codegen.run", *session.posargs)
+
+
+@nox.session
+def codegen_check(session: nox.Session) -> None:
+    """Fail if `nox -s codegen` would change generated/."""
+    _install(session)
+    session.run("python", "-m", "tenantdb.codegen.run", "--check")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole pytest suite against embedded PostgreSQL and the local Data API gateway."""
+    _install(session)
+    env = {"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark in benchmarks/, each printing ratios against a same-run baseline."""
+    _install(session)
+    scripts = session.posargs or sorted(
+        f"benchmarks/{name}" for name in os.listdir("benchmarks") if name.startswith("bench_")
+    )
+    for script in scripts:
+        session.run("python", script, env={"PYTHONPATH": "generated"})
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Embedded PostgreSQL, migrate, seed, two tenants through generated code, metrics."""
+    _install(session)
+    session.run("python", "examples/demo.py", *session.posargs, env={"PYTHONPATH": "generated"})

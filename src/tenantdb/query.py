@@ -1,0 +1,85 @@
+"""``Query``: the immutable descriptor generated code hands to drivers.
+
+Everything a driver needs is decided at codegen time and stored here, so nothing is parsed
+at run time: SQL for both transports, parameter and column types, Data API type hints, the
+row constructor for asyncpg records and per-column decoders for Data API values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+__all__ = ("Column", "Command", "Param", "Query")
+
+R = TypeVar("R")
+
+
+class Command(enum.StrEnum):
+    """sqlc query commands with a PostgreSQL meaning (``:execlastid`` has none)."""
+
+    ONE = "one"
+    MANY = "many"
+    EXEC = "exec"
+    EXECROWS = "execrows"
+    EXECRESULT = "execresult"
+    COPYFROM = "copyfrom"
+    BATCHEXEC = "batchexec"
+    BATCHONE = "batchone"
+    BATCHMANY = "batchmany"
+
+
+class Param(msgspec.Struct, frozen=True, kw_only=True):
+    """One bound parameter, in ``$n`` order (``number`` is n)."""
+
+    name: str
+    """Keyword name in the generated function, and ``:name`` in ``Query.data_api_sql``."""
+    number: int
+    pg_type: str
+    """Canonical PostgreSQL type: ``uuid``, ``numeric``, ``public.booking_status``, ``text``…
+    (element type for arrays; see ``array_dims``)."""
+    nullable: bool = False
+    array_dims: int = 0
+    type_hint: str | None = None
+    """Data API ``typeHint`` (DATE, TIME, TIMESTAMP, DECIMAL, UUID, JSON) or None."""
+    encode: Callable[[Any], Any] | None = None
+    """Python value -> value the driver binds (e.g. JSON documents to text); None: as is."""
+
+
+class Column(msgspec.Struct, frozen=True, kw_only=True):
+    """One result column, in select-list order."""
+
+    name: str
+    """Field name on the row Struct (the SQL label in ``data_api_sql`` may be made unique)."""
+    pg_type: str
+    nullable: bool = True
+    array_dims: int = 0
+
+
+class Query(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
+    """A compiled query: generated modules define one module-level constant per query."""
+
+    name: str
+    command: Command
+    sql: str
+    """SQL with ``$n`` placeholders (asyncpg and the admin lane)."""
+    data_api_sql: str
+    """SQL with ``:name`` placeholders, explicit casts where no typeHint exists, unique labels."""
+    params: tuple[Param, ...] = ()
+    columns: tuple[Column, ...] = ()
+    row: type[R] | None = None
+    """The msgspec Struct each row becomes (None for commands returning no rows)."""
+    from_record: Callable[[Sequence[Any]], R] | None = None
+    """asyncpg ``Record`` (positional) -> row; conversions chosen per column at codegen time."""
+    data_api_decoders: tuple[Callable[[Any], Any] | None, ...] = ()
+    """Per column: Data API scalar (after Field unwrapping) -> Python value; None: as is."""
+    data_api_unsupported: str | None = None
+    """None when the query runs on the Data API; otherwise why not, naming the column."""
+    copy_table: str | None = None
+    """``:copyfrom`` target table (qualified) and its columns, in parameter order."""
+    copy_columns: tuple[str, ...] = ()
+    source: str = ""
+    """The query file this came from (``queries/bookings.sql``), for error messages."""

@@ -1,0 +1,25 @@
+"""Test configuration: fixture plugins live in ``tests/fix_*.py`` (psycopg style).
+
+Every async test runs on asyncio through anyio's pytest plugin, in one session-wide event
+loop, so session fixtures (the embedded PostgreSQL, pools, the gateway) are shared.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = tuple(sorted(p.stem for p in Path(__file__).parent.glob("fix_*.py")))
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
