@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import asyncpg
 
 from tenantdb.local import LocalDatabase, LocalPostgres, Roles
@@ -18,7 +22,9 @@ async def test_roles_have_the_documented_attributes(local_pg: LocalPostgres) -> 
                 [Roles.OWNER, Roles.ADMIN, Roles.TENANT],
             )
         }
-        member = await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", Roles.ADMIN, Roles.OWNER)
+        member = await conn.fetchval(
+            "SELECT pg_has_role($1, $2, 'MEMBER')", Roles.ADMIN, Roles.OWNER
+        )
         tenant_member = await conn.fetchval(
             "SELECT pg_has_role($1, $2, 'MEMBER')", Roles.TENANT, Roles.OWNER
         )
@@ -56,10 +62,7 @@ async def test_fresh_database_is_isolated(fresh_db: LocalDatabase) -> None:
         await conn.close()
 
 
-async def test_persistent_data_dir_survives_a_restart(tmp_path_factory: object) -> None:
-    import tempfile
-    from pathlib import Path
-
+async def test_persistent_data_dir_survives_a_restart() -> None:
     data = Path(tempfile.mkdtemp(prefix="tenantdb-persist-")) / "pg"
     try:
         async with LocalPostgres(data, database="keep") as pg:
@@ -71,6 +74,4 @@ async def test_persistent_data_dir_survives_a_restart(tmp_path_factory: object) 
             assert await conn.fetchval("SELECT to_regclass('kept') IS NOT NULL")
             await conn.close()
     finally:
-        import shutil
-
         shutil.rmtree(data.parent, ignore_errors=True)

