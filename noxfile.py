@@ -13,7 +13,6 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typecheck", "codegen_check", "tests"]
 
 
-
 def _install(session: nox.Session, extras: str = "dev") -> None:
     session.install("--quiet", "--disable-pip-version-check", "-e", f".[{extras}]")
 

@@ -1,2 +1,3 @@
 """Transports behind one contract (see ``drivers/base.py``); private to tenantdb."""
+
 __all__ = ()
