@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -237,8 +238,9 @@ class LocalPostgres(LocalDatabase):
         lib = _bin_dir().parent
         for child in lib.rglob("*"):
             child.chmod(child.stat().st_mode | (0o055 if child.is_dir() else 0o044))
+        account = pwd.getpwnam(_SYSTEM_USER)
         for owned in {self.data_dir, *(p for p in (self._tmp,) if p is not None)}:
-            shutil.chown(owned, _SYSTEM_USER, _SYSTEM_USER)
+            os.chown(owned, account.pw_uid, account.pw_gid)
 
     def _run(self, program: str, *args: str) -> None:
         user = _SYSTEM_USER if _running_as_root() else None
@@ -277,8 +279,6 @@ def _running_as_root() -> bool:
 
 
 def _ensure_system_user() -> None:
-    import pwd
-
     try:
         pwd.getpwnam(_SYSTEM_USER)
     except KeyError:
