@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS users;
+DROP TYPE IF EXISTS user_role;
+DROP TABLE IF EXISTS tenants;
+DROP FUNCTION IF EXISTS app.touch_updated_at();
+DROP FUNCTION IF EXISTS app.current_user_id();
+DROP FUNCTION IF EXISTS app.current_tenant_id();
+DROP SCHEMA IF EXISTS app;
+DROP EXTENSION IF EXISTS btree_gin;
+DROP EXTENSION IF EXISTS citext;

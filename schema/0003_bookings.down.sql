@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS bookings;
+DROP TYPE IF EXISTS booking_status;
+DROP TABLE IF EXISTS guests;
