@@ -1,15 +1,188 @@
-"""One exception hierarchy for every driver (grown by the runtime issue)."""
+"""One exception hierarchy for every driver.
+
+Both transports raise the same class for the same fault, so service code catches
+``UniqueViolation`` or checks ``err.retryable`` without knowing whether asyncpg or the Data
+API ran the query::
+
+    try:
+        await q.create_booking(tx, ...)
+    except errors.UniqueViolation as err:
+        ...  # err.sqlstate == "23505", err.query == "CreateBooking"
+
+``QueryError`` has one generated subclass per PostgreSQL SQLSTATE (``_sqlstates.py``, from
+PostgreSQL's errcodes.txt by ``scripts/gen_sqlstates.py``); drivers build them with
+:func:`error_for_sqlstate`. See docs/errors.md for the retry rules.
+"""
 
 from __future__ import annotations
 
-__all__ = ("ConfigurationError", "TenantDBError")
+from tenantdb import _sqlstates
+from tenantdb._errors_base import QueryError, TenantDBError, _prefix
+from tenantdb._sqlstates import *  # noqa: F403  (the generated classes are public names)
+from tenantdb._sqlstates import RETRYABLE_SQLSTATES, SQLSTATE_CLASSES
 
-
-class TenantDBError(Exception):
-    """Root of every error tenantdb raises."""
-
-    retryable: bool = False
+__all__: tuple[str, ...] = (
+    "ConfigurationError",
+    "ConnectionLostError",
+    "ContextError",
+    "DatabaseResumingError",
+    "PoolTimeoutError",
+    "QueryError",
+    "ResultTooLargeError",
+    "StatementTimeoutError",
+    "TenantDBError",
+    "ThrottledError",
+    "TransactionExpiredError",
+    "TransactionTimeoutError",
+    "TransportError",
+    "UnsupportedQueryError",
+    "error_for_sqlstate",
+    "sqlstate_class",
+)
+__all__ += _sqlstates.__all__
 
 
 class ConfigurationError(TenantDBError):
     """The SDK or a local stand-in was configured or used wrongly."""
+
+
+class ContextError(TenantDBError, ValueError):
+    """The tenant context is missing or invalid; raised before any SQL is sent.
+
+    ``variable`` names the offending setting: ``tenant_id``, ``user_id``, ``app.<name>``,
+    or ``authorization`` for a rejected token. Messages quote at most a short ``repr`` of
+    the bad value, so a hostile input cannot flood logs.
+    """
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class UnsupportedQueryError(QueryError):
+    """The query cannot run on this transport (e.g. a Data API-unsupported column type).
+
+    Not retryable: it fails the same way every time; run it on the asyncpg lane instead.
+    """
+
+    def __init__(self, message: str, *, query: str | None = None, column: str | None = None):
+        super().__init__(message, query=query)
+        self.column = column
+
+
+class TransportError(TenantDBError):
+    """The request did not reach the database or its answer was lost (retryable by default).
+
+    ``query`` names the statement in flight, when there was one.
+    """
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, query: str | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.query = query
+        if retryable is not None:
+            self.retryable = retryable
+
+    def __str__(self) -> str:
+        return _prefix(self.query, self.message)
+
+
+class ConnectionLostError(TransportError):
+    """The connection dropped before the transaction committed, so it rolled back.
+
+    A drop while COMMIT was in flight is reported with ``retryable=False`` (outcome unknown).
+    """
+
+
+class PoolTimeoutError(TransportError):
+    """No pooled connection became free within the acquire timeout; nothing ran."""
+
+
+class ThrottledError(TransportError):
+    """The Data API answered ThrottlingException; back off and rerun."""
+
+
+class DatabaseResumingError(TransportError):
+    """The Data API answered DatabaseResumingException (Aurora auto-pause); rerun shortly."""
+
+
+class TransactionExpiredError(TransportError):
+    """The Data API no longer knows the transaction id (expired or dropped).
+
+    Not retryable at the statement level: the transaction's earlier statements are lost with
+    it, so only the caller can redo the whole unit of work.
+    """
+
+    retryable = False
+
+
+class StatementTimeoutError(TransportError):
+    """A statement or transport call timed out and its outcome is unknown.
+
+    Not retryable by default: a write may or may not have committed. Drivers pass
+    ``retryable=True`` when the transaction was read-only.
+    """
+
+    retryable = False
+
+
+class ResultTooLargeError(TransportError):
+    """The Data API refused a result over its 1 MiB response limit; page the query instead."""
+
+    retryable = False
+
+
+class TransactionTimeoutError(TenantDBError):
+    """The whole transaction exceeded its deadline (``Database.tenant(..., timeout=)``).
+
+    The transaction was rolled back; not retryable by default, since the same work would
+    likely time out again.
+    """
+
+
+def sqlstate_class(code: str) -> type[QueryError]:
+    """The most specific class for ``code``: exact, else its class-level code, else QueryError.
+
+    >>> sqlstate_class("23505").__name__
+    'UniqueViolation'
+    """
+    exact = SQLSTATE_CLASSES.get(code)
+    if exact is not None:
+        return exact
+    return SQLSTATE_CLASSES.get(code[:2] + "000", QueryError)
+
+
+def error_for_sqlstate(
+    sqlstate: str,
+    message: str,
+    *,
+    query: str | None = None,
+    detail: str | None = None,
+    hint: str | None = None,
+) -> QueryError:
+    """Build the error a driver raises for a server error (the one translation seam).
+
+    ``retryable`` comes from the class; a code unknown to this PostgreSQL version (mapped to
+    its class-level class) is retryable only if it is listed in ``RETRYABLE_SQLSTATES``.
+
+    >>> str(error_for_sqlstate("23505", "duplicate key", query="CreateBooking"))
+    '[CreateBooking] duplicate key (SQLSTATE 23505)'
+    """
+    cls = sqlstate_class(sqlstate)
+    retryable = None if cls.sqlstate == sqlstate else sqlstate in RETRYABLE_SQLSTATES
+    return cls(
+        message, sqlstate=sqlstate, query=query, detail=detail, hint=hint, retryable=retryable
+    )
+
+
+def _publish() -> None:
+    """Name the classes ``tenantdb.errors.X`` in tracebacks and pickles."""
+    for cls in (TenantDBError, QueryError, *SQLSTATE_CLASSES.values()):
+        cls.__module__ = __name__
+
+
+_publish()
