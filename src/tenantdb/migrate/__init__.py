@@ -1,0 +1,52 @@
+"""Migration runner: golang-migrate style files, one transaction each, owner-owned objects.
+
+``NNNN_name.up.sql`` / ``NNNN_name.down.sql`` in one directory (``schema/`` by default; sqlc
+reads the same up files). The runner connects as the admin role, takes a session advisory
+lock so two migrators never interleave, and runs each file in its own transaction under
+``SET LOCAL ROLE <owner>`` (default ``app_owner``) with its tracking row in
+``public.tenantdb_migrations``. A file whose first line is ``-- tenantdb:no-transaction`` runs
+statement by statement in autocommit (for CREATE INDEX CONCURRENTLY).
+
+Example::
+
+    import tenantdb.migrate
+
+    applied = await tenantdb.migrate.up(admin_dsn, "schema")
+    await tenantdb.migrate.down(admin_dsn, "schema", to=0)
+    for row in await tenantdb.migrate.status(admin_dsn, "schema"):
+        print(row.version, row.state)
+
+Refusals (``MigrationError``, a ``ConfigurationError``): an applied file changed, a down file
+is missing, a version is duplicated, the database is at a version with no file, or a pending
+file is older than the newest applied one. Server errors are wrapped with the file name,
+SQLSTATE and line.
+"""
+
+from __future__ import annotations
+
+from tenantdb.migrate._cli import add_arguments, run
+from tenantdb.migrate._create import create
+from tenantdb.migrate._errors import MigrationError
+from tenantdb.migrate._files import NO_TRANSACTION
+from tenantdb.migrate._runner import (
+    DEFAULT_OWNER_ROLE,
+    TRACKING_TABLE,
+    MigrationStatus,
+    down,
+    status,
+    up,
+)
+
+__all__ = (
+    "DEFAULT_OWNER_ROLE",
+    "NO_TRANSACTION",
+    "TRACKING_TABLE",
+    "MigrationError",
+    "MigrationStatus",
+    "add_arguments",
+    "create",
+    "down",
+    "run",
+    "status",
+    "up",
+)

@@ -1,0 +1,32 @@
+"""``tenantdb migrate create NAME``: the next-numbered empty up/down pair."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tenantdb.migrate._errors import MigrationError
+from tenantdb.migrate._files import next_version
+
+__all__ = ("create",)
+
+_VALID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+def create(directory: str | Path, name: str) -> tuple[Path, Path]:
+    """Write ``NNNN_<name>.up.sql`` and ``.down.sql`` (empty but for a comment); return both."""
+    if not _VALID.match(name):
+        raise MigrationError(
+            f"migration name {name!r} must be lowercase letters, digits and underscores"
+        )
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    stem = f"{next_version(root):04d}_{name}"
+    up, down = root / f"{stem}.up.sql", root / f"{stem}.down.sql"
+    up.write_text(
+        f"-- {stem}: runs in one transaction under SET LOCAL ROLE <owner>.\n"
+        "-- Put `-- tenantdb:no-transaction` on the first line for CREATE INDEX CONCURRENTLY.\n",
+        encoding="utf-8",
+    )
+    down.write_text(f"-- {stem}: undo everything the up file does.\n", encoding="utf-8")
+    return up, down

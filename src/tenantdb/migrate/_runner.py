@@ -1,0 +1,348 @@
+"""Apply and roll back migrations under a session advisory lock, one transaction each.
+
+The runner connects as the admin role and runs every file under ``SET LOCAL ROLE <owner>``
+so the objects it creates are owned by the owner role, never by the login role. The
+tracking row is written in the same transaction as the migration: a failed file leaves the
+database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import asyncpg
+import msgspec
+
+from tenantdb._sqllex import split_statements
+from tenantdb.migrate._errors import MigrationError
+from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
+
+__all__ = (
+    "DEFAULT_OWNER_ROLE",
+    "TRACKING_TABLE",
+    "MigrationStatus",
+    "down",
+    "status",
+    "up",
+)
+
+DEFAULT_OWNER_ROLE = "app_owner"
+TRACKING_TABLE = "public.tenantdb_migrations"
+# Fixed key of the session advisory lock every tenantdb migrator takes ("tenantdb" in ASCII).
+_LOCK_KEY = 0x74656E616E746462
+_LOCK_POLL_S = 0.1
+_CONNECT_TIMEOUT_S = 10.0
+
+State = Literal["applied", "pending", "changed", "missing-file"]
+
+
+class MigrationStatus(msgspec.Struct, frozen=True):
+    """One row of ``status``: a file, the database's record of it, or both.
+
+    ``state`` is ``applied``, ``pending`` (file not yet applied), ``changed`` (applied, but the
+    up file's sha256 differs from the recorded one) or ``missing-file`` (recorded in the
+    database, no file on disk).
+    """
+
+    version: int
+    name: str
+    state: State
+    applied_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+class _Applied(msgspec.Struct, frozen=True):
+    version: int
+    name: str
+    checksum: str
+    applied_at: datetime
+    duration_ms: float
+
+
+async def up(
+    dsn: str,
+    directory: str | Path,
+    *,
+    to: int | None = None,
+    role: str | None = None,
+    lock_timeout: float = 60.0,
+) -> list[int]:
+    """Apply pending migrations (through version ``to`` when given); return their versions.
+
+    Example::
+
+        await tenantdb.migrate.up(os.environ["DATABASE_URL"], "schema")
+    """
+    files = load_directory(directory)
+    owner = role or DEFAULT_OWNER_ROLE
+    async with _locked(dsn, lock_timeout) as conn:
+        await _ensure_tracking_table(conn, owner)
+        applied = await _applied(conn)
+        _verify(files, applied)
+        pending = [f for f in files if f.version not in applied and (to is None or f.version <= to)]
+        _refuse_out_of_order(pending, applied)
+        for migration in pending:
+            await _apply(conn, migration, owner)
+        return [m.version for m in pending]
+
+
+async def down(
+    dsn: str,
+    directory: str | Path,
+    *,
+    to: int,
+    role: str | None = None,
+    lock_timeout: float = 60.0,
+) -> list[int]:
+    """Roll back every applied migration above version ``to`` (``to=0``: all), newest first."""
+    if to < 0:
+        raise MigrationError(f"down: to must be >= 0, got {to}")
+    files = {f.version: f for f in load_directory(directory)}
+    owner = role or DEFAULT_OWNER_ROLE
+    async with _locked(dsn, lock_timeout) as conn:
+        await _ensure_tracking_table(conn, owner)
+        applied = await _applied(conn)
+        _verify(list(files.values()), applied)
+        doomed = sorted((v for v in applied if v > to), reverse=True)
+        for version in doomed:
+            await _revert(conn, files[version], owner)
+        return doomed
+
+
+async def status(dsn: str, directory: str | Path) -> list[MigrationStatus]:
+    """Every known version, from the files and the tracking table, in version order."""
+    files = {f.version: f for f in load_directory(directory)}
+    conn = await _connect(dsn)
+    try:
+        applied = await _applied(conn)
+    except asyncpg.PostgresError as exc:
+        raise MigrationError(
+            f"cannot read {TRACKING_TABLE}: SQLSTATE {exc.sqlstate}: {exc}", sqlstate=exc.sqlstate
+        ) from exc
+    finally:
+        await conn.close()
+    return [_status_of(v, files.get(v), applied.get(v)) for v in sorted({*files, *applied})]
+
+
+def _status_of(version: int, file: MigrationFile | None, row: _Applied | None) -> MigrationStatus:
+    if row is None:
+        assert file is not None  # noqa: S101 - the version came from one of the two maps
+        return MigrationStatus(version, file.name, "pending")
+    state: State = (
+        "missing-file"
+        if file is None
+        else ("applied" if file.checksum == row.checksum else "changed")
+    )
+    return MigrationStatus(version, row.name, state, row.applied_at, row.duration_ms)
+
+
+# -- the database side -----------------------------------------------------------------------
+async def _connect(dsn: str) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(
+            dsn,
+            timeout=_CONNECT_TIMEOUT_S,
+            server_settings={"application_name": "tenantdb-migrate"},
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise MigrationError(
+            f"cannot connect to the database: {exc}", sqlstate=_state(exc)
+        ) from exc
+
+
+@asynccontextmanager
+async def _locked(dsn: str, lock_wait_s: float) -> AsyncIterator[asyncpg.Connection]:
+    """A connection holding the migration lock; two migrators never interleave."""
+    conn = await _connect(dsn)
+    try:
+        await _acquire_lock(conn, lock_wait_s)
+        yield conn
+    except asyncpg.PostgresError as exc:
+        raise MigrationError(
+            f"migration bookkeeping failed: SQLSTATE {exc.sqlstate}: {exc}", sqlstate=exc.sqlstate
+        ) from exc
+    finally:
+        with anyio.CancelScope(shield=True):
+            await conn.close()  # closing the session releases the advisory lock
+
+
+async def _acquire_lock(conn: asyncpg.Connection, lock_wait_s: float) -> None:
+    # Polling pg_try_advisory_lock instead of a blocking pg_advisory_lock under a cancel
+    # scope: cancelling a running query would leave the connection in an unknown state.
+    deadline = time.monotonic() + lock_wait_s
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+        if time.monotonic() >= deadline:
+            holder = await conn.fetchval(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1",
+                _LOCK_KEY,
+            )
+            raise MigrationError(
+                f"another migrator (backend pid {holder}) held the migration lock for more "
+                f"than {lock_wait_s:g} s; retry later or raise lock_timeout"
+            )
+        await anyio.sleep(_LOCK_POLL_S)
+
+
+async def _ensure_tracking_table(conn: asyncpg.Connection, owner: str) -> None:
+    async with conn.transaction():
+        await _set_role(conn, owner, local=True)
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
+            " version bigint PRIMARY KEY,"
+            " name text NOT NULL,"
+            " checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now(),"
+            " duration_ms double precision NOT NULL)"
+        )
+
+
+async def _applied(conn: asyncpg.Connection) -> dict[int, _Applied]:
+    if await conn.fetchval("SELECT to_regclass($1)", TRACKING_TABLE) is None:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT version, name, checksum, applied_at, duration_ms FROM {TRACKING_TABLE}"
+    )
+    return {r["version"]: _Applied(**dict(r)) for r in rows}
+
+
+def _verify(files: list[MigrationFile], applied: dict[int, _Applied]) -> None:
+    by_version = {f.version: f for f in files}
+    for version, row in sorted(applied.items()):
+        file = by_version.get(version)
+        if file is None:
+            raise MigrationError(
+                f"the database is at version {version} ({row.name}) but no file "
+                f"{version:04d}_{row.name}.up.sql exists: restore the file before migrating"
+            )
+        if file.checksum != row.checksum:
+            raise MigrationError(
+                f"{file.up_path.name} changed after it was applied (sha256 {row.checksum[:12]}… "
+                f"recorded, {file.checksum[:12]}… on disk): write a new migration instead",
+                path=str(file.up_path),
+            )
+
+
+def _refuse_out_of_order(pending: list[MigrationFile], applied: dict[int, _Applied]) -> None:
+    newest = max(applied, default=0)
+    late = [m for m in pending if m.version < newest]
+    if late:
+        raise MigrationError(
+            f"{late[0].up_path.name} is older than the applied version {newest}: renumber it "
+            "after the newest migration",
+            path=str(late[0].up_path),
+        )
+
+
+async def _apply(conn: asyncpg.Connection, migration: MigrationFile, owner: str) -> None:
+    sql = migration.up_sql()
+    start = time.perf_counter()
+    if no_transaction(sql):
+        await _run_outside_transaction(conn, migration.up_path, sql, owner)
+        await _record(conn, migration, (time.perf_counter() - start) * 1000)
+        return
+    async with _wrapped(migration.up_path, sql), conn.transaction():
+        await _set_role(conn, owner, local=True)
+        await conn.execute(sql)
+        await _record(conn, migration, (time.perf_counter() - start) * 1000)
+
+
+async def _revert(conn: asyncpg.Connection, migration: MigrationFile, owner: str) -> None:
+    sql = migration.down_sql()
+    if no_transaction(sql):
+        await _run_outside_transaction(conn, migration.down_path, sql, owner)
+        await conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
+        return
+    async with _wrapped(migration.down_path, sql), conn.transaction():
+        await _set_role(conn, owner, local=True)
+        await conn.execute(sql)
+        await conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
+
+
+async def _run_outside_transaction(
+    conn: asyncpg.Connection, path: Path, sql: str, owner: str
+) -> None:
+    """Statement by statement in autocommit: a multi-statement string would be one implicit
+    transaction, where CREATE INDEX CONCURRENTLY is refused."""
+    await _set_role(conn, owner, local=False)
+    try:
+        cursor = 0
+        for statement in split_statements(sql):
+            offset = max(sql.find(statement, cursor), 0)
+            cursor = offset + len(statement)
+            async with _wrapped(path, sql, offset=offset, transactional=False):
+                await conn.execute(statement)
+    finally:
+        await conn.execute("RESET ROLE")
+
+
+async def _record(conn: asyncpg.Connection, migration: MigrationFile, duration_ms: float) -> None:
+    await conn.execute(
+        f"INSERT INTO {TRACKING_TABLE} (version, name, checksum, duration_ms)"
+        " VALUES ($1, $2, $3, $4)",
+        migration.version,
+        migration.name,
+        migration.checksum,
+        duration_ms,
+    )
+
+
+async def _set_role(conn: asyncpg.Connection, role: str, *, local: bool) -> None:
+    quoted = '"' + role.replace('"', '""') + '"'
+    await conn.execute(f"SET {'LOCAL ' if local else ''}ROLE {quoted}")
+
+
+@asynccontextmanager
+async def _wrapped(
+    path: Path, sql: str, *, offset: int = 0, transactional: bool = True
+) -> AsyncIterator[None]:
+    """Turn a server error into a MigrationError naming the file, SQLSTATE and line."""
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        outcome = (
+            "failed and was rolled back"
+            if transactional
+            else "failed (no-transaction file: the statements before this one stay applied)"
+        )
+        raise _migration_error(path, sql, offset, exc, outcome) from exc
+    except (OSError, asyncpg.InterfaceError) as exc:
+        raise MigrationError(f"{path.name}: connection failed: {exc}", path=str(path)) from exc
+
+
+def _migration_error(
+    path: Path, sql: str, offset: int, exc: asyncpg.PostgresError, outcome: str
+) -> MigrationError:
+    raw = getattr(exc, "position", None)
+    position = offset + int(raw) if raw else None
+    where = ""
+    if position is not None:
+        line_no = sql.count("\n", 0, position - 1) + 1
+        line = sql.splitlines()[line_no - 1].strip() if sql.splitlines() else ""
+        where = f" at line {line_no}: {line}"
+    detail = "".join(
+        f"\n  {label}: {text}"
+        for label, text in (
+            ("detail", getattr(exc, "detail", None)),
+            ("hint", getattr(exc, "hint", None)),
+            ("context", getattr(exc, "context", None)),
+        )
+        if text
+    )
+    return MigrationError(
+        f"{path.name} {outcome}: SQLSTATE {exc.sqlstate}: "
+        f"{exc.args[0] if exc.args else exc}{where}{detail}",
+        path=str(path),
+        sqlstate=exc.sqlstate,
+        position=position,
+    )
+
+
+def _state(exc: BaseException) -> str | None:
+    return getattr(exc, "sqlstate", None)
