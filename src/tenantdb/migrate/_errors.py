@@ -11,7 +11,8 @@ class MigrationError(ConfigurationError):
     """A migration chain was refused or a migration failed (nothing was half-applied).
 
     ``path`` names the migration file, ``sqlstate`` the server's error code and ``position``
-    the 1-based character offset of the failing token in the file when the server gave one.
+    the 1-based character offset in the file of the failing token (the server reports one
+    for syntax errors) or else of the failing statement.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ import anyio
 import asyncpg
 import msgspec
 
-from tenantdb._sqllex import split_statements
+from tenantdb._sqllex import SqlLexError, split_statements
 from tenantdb.migrate._errors import MigrationError
 from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
 
@@ -247,39 +247,54 @@ async def _apply(conn: asyncpg.Connection, migration: MigrationFile, owner: str)
         await _run_outside_transaction(conn, migration.up_path, sql, owner)
         await _record(conn, migration, (time.perf_counter() - start) * 1000)
         return
-    async with _wrapped(migration.up_path, sql), conn.transaction():
+    async with conn.transaction():
         await _set_role(conn, owner, local=True)
-        await conn.execute(sql)
+        await _run_script(conn, migration.up_path, sql, transactional=True)
         await _record(conn, migration, (time.perf_counter() - start) * 1000)
 
 
 async def _revert(conn: asyncpg.Connection, migration: MigrationFile, owner: str) -> None:
     sql = migration.down_sql()
+    forget = f"DELETE FROM {TRACKING_TABLE} WHERE version = $1"
     if no_transaction(sql):
         await _run_outside_transaction(conn, migration.down_path, sql, owner)
-        await conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
+        await conn.execute(forget, migration.version)
         return
-    async with _wrapped(migration.down_path, sql), conn.transaction():
+    async with conn.transaction():
         await _set_role(conn, owner, local=True)
-        await conn.execute(sql)
-        await conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
+        await _run_script(conn, migration.down_path, sql, transactional=True)
+        await conn.execute(forget, migration.version)
 
 
 async def _run_outside_transaction(
     conn: asyncpg.Connection, path: Path, sql: str, owner: str
 ) -> None:
-    """Statement by statement in autocommit: a multi-statement string would be one implicit
-    transaction, where CREATE INDEX CONCURRENTLY is refused."""
+    """Autocommit, statement by statement: CREATE INDEX CONCURRENTLY refuses to run in a
+    transaction block, and a multi-statement string would be one implicit transaction."""
     await _set_role(conn, owner, local=False)
     try:
-        cursor = 0
-        for statement in split_statements(sql):
-            offset = max(sql.find(statement, cursor), 0)
-            cursor = offset + len(statement)
-            async with _wrapped(path, sql, offset=offset, transactional=False):
-                await conn.execute(statement)
+        await _run_script(conn, path, sql, transactional=False)
     finally:
         await conn.execute("RESET ROLE")
+
+
+async def _run_script(
+    conn: asyncpg.Connection, path: Path, sql: str, *, transactional: bool
+) -> None:
+    """One statement at a time (simple protocol), so an error names its statement's line
+    even when the server gives no position (runtime errors never do)."""
+    try:
+        statements = split_statements(sql)
+    except SqlLexError as exc:
+        raise MigrationError(
+            f"{path.name}: cannot split into statements: {exc}", path=str(path)
+        ) from exc
+    cursor = 0
+    for statement in statements:
+        offset = max(sql.find(statement, cursor), 0)
+        cursor = offset + len(statement)
+        async with _wrapped(path, sql, offset=offset, transactional=transactional):
+            await conn.execute(statement)
 
 
 async def _record(conn: asyncpg.Connection, migration: MigrationFile, duration_ms: float) -> None:
@@ -320,12 +335,10 @@ def _migration_error(
     path: Path, sql: str, offset: int, exc: asyncpg.PostgresError, outcome: str
 ) -> MigrationError:
     raw = getattr(exc, "position", None)
-    position = offset + int(raw) if raw else None
-    where = ""
-    if position is not None:
-        line_no = sql.count("\n", 0, position - 1) + 1
-        line = sql.splitlines()[line_no - 1].strip() if sql.splitlines() else ""
-        where = f" at line {line_no}: {line}"
+    position = offset + int(raw) if raw else offset + 1
+    line_no = sql.count("\n", 0, position - 1) + 1
+    lines = sql.splitlines()
+    line = lines[line_no - 1].strip() if line_no <= len(lines) else ""
     detail = "".join(
         f"\n  {label}: {text}"
         for label, text in (
@@ -337,7 +350,7 @@ def _migration_error(
     )
     return MigrationError(
         f"{path.name} {outcome}: SQLSTATE {exc.sqlstate}: "
-        f"{exc.args[0] if exc.args else exc}{where}{detail}",
+        f"{exc.args[0] if exc.args else exc} at line {line_no}: {line}{detail}",
         path=str(path),
         sqlstate=exc.sqlstate,
         position=position,
