@@ -1,0 +1,520 @@
+"""``Database``: the admin and tenant lanes, RLS transactions, batches, health and metrics.
+
+Example::
+
+    db = tenantdb.Database(admin=os.environ["DATABASE_URL"],
+                           tenant=os.environ["TENANT_DATABASE_URL"])
+    async with db:
+        ctx = tenantdb.TenantContext(tenant_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        async with db.tenant(ctx, readonly=True) as tx:
+            booking = await q.get_booking(tx, id=booking_id)
+        a, b = await db.tenant_batch(ctx, [q.count_bookings, q.count_guests])
+        async with db.admin(reason="nightly backfill") as adm:   # BYPASSRLS, logged
+            ...
+
+Tenant code gets an executor only from ``db.tenant(ctx)``: one transaction whose ``app.*``
+variables are set transaction-locally before the first query (see ``drivers/asyncpg_lane.py``
+for the round trips). A block nested in an open tenant block of the same task, with the same
+context, is a savepoint; with another context it raises ``ContextError`` (RLS.md I-15).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import msgspec
+import structlog
+
+from tenantdb.context import IdValidator, TenantContext, uuid_id
+from tenantdb.drivers.asyncpg_lane import AsyncpgLane, PoolOptions
+from tenantdb.drivers.lane import Isolation, Lane, Transaction
+from tenantdb.errors import (
+    ConfigurationError,
+    ContextError,
+    TenantDBError,
+    TransactionTimeoutError,
+)
+from tenantdb.observe import Metrics, MetricsSnapshot
+
+__all__ = ("Database", "Health")
+
+T = TypeVar("T")
+_log = structlog.get_logger("tenantdb")
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``db.health()`` found; ``ok`` is the one flag a readiness probe needs.
+
+    ``migrations_current`` and ``audit_passed`` are None when they could not be checked (no
+    migrations directory configured, no admin lane, or the audit module is not installed).
+    """
+
+    reachable: bool
+    server_version: str | None
+    lanes: tuple[str, ...]
+    """``"admin:asyncpg"``, ``"tenant:asyncpg"`` / ``"tenant:data_api"``."""
+    migrations_current: bool | None = None
+    audit_passed: bool | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.reachable
+            and self.migrations_current is not False
+            and (self.audit_passed is not False)
+        )
+
+
+class _Active:
+    """The tenant transaction open in one task (for nesting = savepoint)."""
+
+    __slots__ = ("ctx", "db", "task", "tx")
+
+    def __init__(self, db: int, task: int, ctx: TenantContext, tx: Transaction) -> None:
+        self.db = db
+        self.task = task
+        self.ctx = ctx
+        self.tx = tx
+
+
+_ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar(
+    "tenantdb_active_transaction", default=None
+)
+
+
+class Database:
+    """The SDK's entry point: lanes, lifecycle, transactions (see the module docstring).
+
+    ``admin`` is the admin role's DSN (BYPASSRLS: migrations, seeding, ``db.admin()``);
+    ``tenant`` the tenant role's DSN (``db.tenant(ctx)``). ``pool`` configures the tenant lane
+    and ``admin_pool`` the admin lane (default: ``pool``). ``migrations`` is the migrations
+    directory ``health()`` compares with the database. ``validator`` is the id format this
+    database's tenant_id columns use (canonical UUIDs by default; ``tenantdb.context.slug_id``
+    for text slugs): a context validated by another validator is refused before any SQL.
+    """
+
+    def __init__(
+        self,
+        *,
+        admin: str | None = None,
+        tenant: str | None = None,
+        pool: PoolOptions | None = None,
+        admin_pool: PoolOptions | None = None,
+        migrations: str | os.PathLike[str] | None = None,
+        metrics: Metrics | None = None,
+        validator: IdValidator = uuid_id,
+    ) -> None:
+        if admin is None and tenant is None:
+            raise ConfigurationError("Database needs admin= and/or tenant= (a DSN each)")
+        self._metrics = metrics if metrics is not None else Metrics()
+        self._pool_options = pool if pool is not None else PoolOptions()
+        self._admin_options = admin_pool if admin_pool is not None else self._pool_options
+        self._migrations = Path(migrations) if migrations is not None else None
+        self._validator = validator
+        self._admin = None if admin is None else self._admin_lane(admin)
+        self._tenant = None if tenant is None else self._tenant_lane(tenant)
+        self._admin_dsn = admin
+
+    # -- construction ----------------------------------------------------------------------------
+    def _admin_lane(self, dsn: str) -> Lane:
+        _check_dsn("admin", dsn)
+        return AsyncpgLane(dsn, name="admin", options=self._admin_options, metrics=self._metrics)
+
+    def _tenant_lane(self, tenant: object) -> Lane:
+        """The seam where the tenant transport is chosen: a DSN is asyncpg, a ``DataApi``
+        config is the Data API lane (``tenantdb.drivers.dataapi_lane.DataApiLane``)."""
+        if isinstance(tenant, str):
+            _check_dsn("tenant", tenant)
+            return AsyncpgLane(
+                tenant, name="tenant", options=self._pool_options, metrics=self._metrics
+            )
+        lane_class = _data_api_lane_class()
+        lane: Lane = lane_class(
+            tenant, name="tenant", options=self._pool_options, metrics=self._metrics
+        )
+        return lane
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Database:
+        """Build from the brief's variables (``os.environ`` by default).
+
+        ``DATABASE_URL`` is the admin lane, ``TENANT_DATABASE_URL`` the tenant lane.
+        ``USE_DATA_API=true`` selects the Data API tenant lane from ``DB_CLUSTER_ARN``,
+        ``DB_SECRET_ARN``, ``DATABASE_NAME`` and ``AWS_REGION``. ``options`` are passed to the
+        constructor (``pool=``, ``migrations=``, …).
+        """
+        env = os.environ if environ is None else environ
+        admin = env.get("DATABASE_URL") or None
+        if _flag(env, "USE_DATA_API"):
+            tenant: Any = _data_api_from_env(env)
+        else:
+            tenant = env.get("TENANT_DATABASE_URL") or None
+        if admin is None and tenant is None:
+            raise ConfigurationError(
+                "set DATABASE_URL (admin lane) and/or TENANT_DATABASE_URL (tenant lane), "
+                "or USE_DATA_API=true with DB_CLUSTER_ARN, DB_SECRET_ARN, DATABASE_NAME"
+            )
+        return cls(admin=admin, tenant=tenant, **options)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Open every lane (``async with db:`` does this); on failure nothing stays open."""
+        try:
+            for lane in self._lanes():
+                await lane.open()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close every lane; idempotent, shielded, bounded."""
+        with anyio.CancelScope(shield=True):
+            for lane in self._lanes():
+                await lane.close()
+
+    def _lanes(self) -> list[Lane]:
+        return [lane for lane in (self._admin, self._tenant) if lane is not None]
+
+    # -- transactions ----------------------------------------------------------------------------
+    def tenant(
+        self,
+        ctx: TenantContext,
+        *,
+        readonly: bool = False,
+        isolation: Isolation | str | None = None,
+        timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[Transaction]:
+        """One RLS transaction for ``ctx``; the executor it yields runs generated queries.
+
+        ``readonly`` makes it ``READ ONLY``; ``isolation`` picks the level (default: the
+        server's, READ COMMITTED); ``timeout`` bounds the whole block in seconds (default
+        ``PoolOptions.transaction_timeout``) and raises ``TransactionTimeoutError`` after
+        rolling back. Nested in an open block of the same task with the same context, it is a
+        savepoint; with a different context it raises ``ContextError``.
+        """
+        if not isinstance(ctx, TenantContext):
+            raise ContextError(
+                f"db.tenant() needs a TenantContext, got {type(ctx).__name__}",
+                variable="tenant_id",
+            )
+        ctx.ensure_validator(self._validator)
+        if self._tenant is None:
+            raise ConfigurationError("this Database has no tenant lane (tenant= not given)")
+        return _Block(
+            self,
+            self._tenant,
+            self._pool_options,
+            ctx=ctx,
+            readonly=readonly,
+            isolation=_isolation(isolation),
+            timeout=timeout,
+        )
+
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: Sequence[Callable[[Transaction], Awaitable[T]]],
+        *,
+        readonly: bool = False,
+        isolation: Isolation | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - same meaning as db.tenant(timeout=)
+    ) -> list[T]:
+        """Run each ``operation(tx)`` in order in ONE transaction; results in the same order.
+
+        If any operation raises, the whole transaction rolls back and the error propagates:
+        no operation's writes survive.
+        """
+        results: list[T] = []
+        async with self.tenant(ctx, readonly=readonly, isolation=isolation, timeout=timeout) as tx:
+            for operation in operations:
+                results.append(await operation(tx))
+        return results
+
+    def admin(
+        self,
+        *,
+        reason: str | None = None,
+        readonly: bool = False,
+        isolation: Isolation | str | None = None,
+        timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction on the admin lane: BYPASSRLS, sees every tenant. Explicit and logged.
+
+        Every call logs ``tenantdb.admin_transaction`` with ``reason`` and the caller's file and
+        line, so cross-tenant access is auditable.
+        """
+        if self._admin is None:
+            raise ConfigurationError("this Database has no admin lane (admin= not given)")
+        caller = sys._getframe(1)
+        _log.info(
+            "tenantdb.admin_transaction",
+            reason=reason,
+            caller=f"{caller.f_code.co_filename}:{caller.f_lineno}",
+            readonly=readonly,
+        )
+        return _Block(
+            self,
+            self._admin,
+            self._admin_options,
+            ctx=None,
+            readonly=readonly,
+            isolation=_isolation(isolation),
+            timeout=timeout,
+        )
+
+    # -- observability ---------------------------------------------------------------------------
+    def metrics(self) -> MetricsSnapshot:
+        """Totals, per-tenant and per-query counts and latencies since start."""
+        return self._metrics.snapshot()
+
+    async def health(self) -> Health:
+        """Reachability, server version, migrations and schema audit, for readiness probes."""
+        lanes = tuple(f"{lane.name}:{lane.transport}" for lane in self._lanes())
+        problems: list[str] = []
+        version: str | None = None
+        for lane in self._lanes():
+            try:
+                version = await lane.server_version()
+            except TenantDBError as exc:
+                problems.append(f"{lane.name} lane unreachable: {exc}")
+        migrations = await self._migrations_current(problems)
+        audit = await self._audit_passed(problems)
+        return Health(
+            reachable=not any("unreachable" in p for p in problems),
+            server_version=version,
+            lanes=lanes,
+            migrations_current=migrations,
+            audit_passed=audit,
+            problems=tuple(problems),
+        )
+
+    async def _migrations_current(self, problems: list[str]) -> bool | None:
+        if self._migrations is None or self._admin_dsn is None:
+            return None
+        from tenantdb import migrate
+
+        try:
+            rows = await migrate.status(self._admin_dsn, self._migrations)
+        except TenantDBError as exc:
+            problems.append(f"migrations: {exc}")
+            return False
+        stale = [f"{r.version}_{r.name}: {r.state}" for r in rows if r.state != "applied"]
+        problems.extend(f"migration {s}" for s in stale)
+        return not stale
+
+    async def _audit_passed(self, problems: list[str]) -> bool | None:
+        try:
+            from tenantdb import audit  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            return None  # the audit ships separately; health reports "not checked"
+        if self._admin is None:
+            return None
+        findings = await _run_audit(audit, self._admin)
+        problems.extend(f"audit: {f}" for f in findings)
+        return not findings
+
+
+class _Block:
+    """``async with db.tenant(ctx)`` / ``db.admin()``: deadline, nesting, then the lane."""
+
+    __slots__ = (
+        "_ctx",
+        "_db",
+        "_inner",
+        "_isolation",
+        "_lane",
+        "_options",
+        "_readonly",
+        "_scope",
+        "_timeout",
+        "_token",
+    )
+
+    def __init__(
+        self,
+        db: Database,
+        lane: Lane,
+        options: PoolOptions,
+        *,
+        ctx: TenantContext | None,
+        readonly: bool,
+        isolation: Isolation | None,
+        timeout: float | None,
+    ) -> None:
+        self._db = db
+        self._lane = lane
+        self._options = options
+        self._ctx = ctx
+        self._readonly = readonly
+        self._isolation = isolation
+        self._timeout = timeout
+        self._inner: AbstractAsyncContextManager[Transaction] | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._token: contextvars.Token[_Active | None] | None = None
+
+    async def __aenter__(self) -> Transaction:
+        outer = self._outer()
+        if outer is None:
+            limit = self._timeout or self._options.transaction_timeout
+            inner = self._lane.transaction(
+                self._ctx,
+                readonly=self._readonly,
+                isolation=self._isolation,
+                statement_timeout=self._options.statement_timeout,
+            )
+        else:
+            limit = self._timeout or math.inf
+            inner = outer.tx.savepoint()
+        _check_timeout(limit)
+        self._scope = scope = anyio.CancelScope(deadline=anyio.current_time() + limit)
+        scope.__enter__()
+        try:
+            tx = await inner.__aenter__()
+        except BaseException as exc:
+            if scope.__exit__(type(exc), exc, exc.__traceback__):
+                raise self._timed_out() from None
+            raise
+        self._inner = inner
+        if outer is None and self._ctx is not None:
+            active = _Active(id(self._db), _task_id(), self._ctx, tx)
+            self._token = _ACTIVE.set(active)
+        return tx
+
+    def _outer(self) -> _Active | None:
+        """The open tenant transaction of this task and database, checked against ``ctx``."""
+        active = _ACTIVE.get()
+        if active is None or active.db != id(self._db) or active.task != _task_id():
+            return None
+        if self._ctx is None:
+            return None  # an admin block inside a tenant block: its own transaction
+        if self._ctx != active.ctx:
+            raise ContextError(
+                "a tenant transaction is already open in this task; a nested block cannot "
+                "change the tenant context (finish the outer block first)",
+                variable="tenant_id",
+            )
+        if self._isolation is not None:
+            raise ConfigurationError("isolation= applies to the outermost block only")
+        return active
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._inner is not None  # noqa: S101 - set by a successful __aenter__
+        assert self._scope is not None  # noqa: S101 - set by a successful __aenter__
+        if self._token is not None:
+            _ACTIVE.reset(self._token)
+        try:
+            await self._inner.__aexit__(exc_type, exc, tb)
+        except BaseException as error:
+            if self._scope.__exit__(type(error), error, error.__traceback__):
+                raise self._timed_out() from None
+            raise
+        if self._scope.__exit__(exc_type, exc, tb):
+            raise self._timed_out() from None
+
+    def _timed_out(self) -> TransactionTimeoutError:
+        limit = self._timeout or self._options.transaction_timeout
+        return TransactionTimeoutError(
+            f"the {self._lane.name} transaction exceeded its {limit:g} s deadline and was "
+            "rolled back (pass timeout= to db.tenant()/db.admin() to change it)"
+        )
+
+
+def _task_id() -> int:
+    return anyio.get_current_task().id
+
+
+def _check_timeout(limit: float) -> None:
+    if not limit > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {limit!r}")
+
+
+def _isolation(value: Isolation | str | None) -> Isolation | None:
+    if value is None:
+        return None
+    try:
+        return Isolation(str(value).lower().replace("_", " "))
+    except ValueError:
+        levels = ", ".join(i.value for i in Isolation)
+        raise ConfigurationError(f"isolation must be one of {levels}; got {value!r}") from None
+
+
+def _check_dsn(lane: str, dsn: str) -> None:
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        raise ConfigurationError(f"the {lane} lane needs a postgresql:// DSN")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _data_api_lane_class() -> Any:
+    """The Data API lane class; a clear error while this build does not have it."""
+    try:
+        from tenantdb.drivers import dataapi_lane  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise ConfigurationError(
+            "USE_DATA_API / tenant=DataApi(...) requires the Data API lane, which this "
+            "installation does not have; use tenant='postgresql://…' (TENANT_DATABASE_URL)"
+        ) from None
+    return dataapi_lane.DataApiLane
+
+
+def _data_api_from_env(env: Mapping[str, str]) -> object:
+    """The Data API tenant-lane config from the brief's variables."""
+    _data_api_lane_class()
+    from tenantdb.dataapi_config import DataApi
+
+    missing = [n for n in ("DB_CLUSTER_ARN", "DB_SECRET_ARN", "DATABASE_NAME") if not env.get(n)]
+    if missing:
+        raise ConfigurationError(f"USE_DATA_API=true needs {', '.join(missing)}")
+    return DataApi(
+        resource_arn=env["DB_CLUSTER_ARN"],
+        secret_arn=env["DB_SECRET_ARN"],
+        database=env["DATABASE_NAME"],
+        region=env.get("AWS_REGION") or "us-east-1",
+    )
+
+
+async def _run_audit(audit: Any, lane: Lane) -> list[str]:
+    """``tenantdb.audit.audit(conn)`` on an admin-lane connection; findings as text."""
+    pool = getattr(lane, "pool", None)
+    if pool is None:
+        return []
+    async with pool.acquire() as conn:
+        findings = await audit.audit(conn)
+    return [str(f) for f in findings]

@@ -1,0 +1,78 @@
+"""The one seam where asyncpg exceptions become ``tenantdb.errors`` (STYLE.md practice 2).
+
+Server errors keep their SQLSTATE and get the class ``error_for_sqlstate`` picks; a lost
+connection (class 08, a closed or reset socket, asyncpg's "connection is closed") becomes the
+retryable :class:`ConnectionLostError`; a pool that cannot hand out a connection in time becomes
+:class:`PoolTimeoutError`. Messages name the query, so a log line says which statement failed.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from asyncpg import exceptions as pgexc
+
+from tenantdb.errors import (
+    ConnectionLostError,
+    PoolTimeoutError,
+    QueryError,
+    StatementTimeoutError,
+    TenantDBError,
+    error_for_sqlstate,
+)
+
+__all__ = ("map_asyncpg_error", "pool_timeout")
+
+_LOST_HINTS = ("connection is closed", "connection was closed", "underlying connection")
+
+
+def map_asyncpg_error(exc: BaseException, *, query: str | None) -> TenantDBError:
+    """The ``tenantdb.errors`` instance for ``exc`` raised while running ``query`` (a name)."""
+    if isinstance(exc, TenantDBError):
+        return exc
+    if _is_lost(exc):
+        # A drop while COMMIT is in flight leaves the outcome unknown: not retryable.
+        return ConnectionLostError(
+            f"connection to PostgreSQL lost: {exc}",
+            query=query,
+            retryable=False if query == "COMMIT" else None,
+        )
+    if isinstance(exc, asyncpg.PostgresError):
+        return _server_error(exc, query)
+    if isinstance(exc, pgexc.DataError):
+        # asyncpg refused to encode an argument before sending it (wrong Python type).
+        return error_for_sqlstate("22023", f"invalid argument: {exc}", query=query)
+    if isinstance(exc, TimeoutError):
+        return StatementTimeoutError("PostgreSQL did not answer in time", query=query)
+    return QueryError(f"unexpected driver error: {type(exc).__name__}: {exc}", query=query)
+
+
+def pool_timeout(lane: str, timeout: float) -> PoolTimeoutError:
+    """The error for an acquire that waited ``timeout`` seconds without a free connection."""
+    return PoolTimeoutError(
+        f"no {lane}-lane connection became free within {timeout:g} s "
+        "(raise max_size or acquire_timeout, or look for transactions held open too long)"
+    )
+
+
+def _server_error(exc: asyncpg.PostgresError, query: str | None) -> QueryError:
+    sqlstate = str(getattr(exc, "sqlstate", None) or "XX000")
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    return error_for_sqlstate(
+        sqlstate,
+        message,
+        query=query,
+        detail=getattr(exc, "detail", None),
+        hint=getattr(exc, "hint", None),
+    )
+
+
+def _is_lost(exc: BaseException) -> bool:
+    """Class 08, a socket error, or asyncpg saying the connection is closed."""
+    if isinstance(exc, TimeoutError):  # an OSError subclass, but nothing was lost yet
+        return False
+    if isinstance(exc, pgexc.PostgresConnectionError | OSError):
+        return True
+    if isinstance(exc, pgexc.InterfaceError):
+        text = str(exc).lower()
+        return any(hint in text for hint in _LOST_HINTS)
+    return False

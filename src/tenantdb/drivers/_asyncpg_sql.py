@@ -1,0 +1,132 @@
+"""SQL text the asyncpg lane sends on its own behalf: BEGIN scripts, context, bulk insert.
+
+Nothing here embeds a caller-chosen value except the tenant and user ids, and only after they
+passed both the context validator and :data:`_SAFE_LITERAL` (a conservative ASCII set with no
+quote, backslash or NUL); anything else travels as a bound parameter in a second statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenantdb.query import Param
+
+from tenantdb.drivers.lane import Isolation
+from tenantdb.errors import ConfigurationError
+
+_SAFE_LITERAL = re.compile(r"\A[0-9A-Za-z._:@+-]{0,128}\Z")
+"""Values this shape may travel as literals in the BEGIN round trip (uuids, slugs, emails)."""
+
+_SETTING_NAME = re.compile(r"\A[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\Z")
+"""A custom GUC name (``app.current_tenant_id``): validated again before it enters SQL text."""
+
+_TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
+"""One dotted part of a type name (``public.booking_status``, ``double precision``)."""
+
+_LITERAL_IDS = 2
+"""``TenantContext.settings()`` starts with the tenant id and the user id."""
+
+
+def quote_literal(value: str) -> str:
+    """A single-quoted SQL literal. Defence in depth: callers pass only validated values."""
+    if "\x00" in value or "\\" in value:
+        raise ConfigurationError("a value with NUL or backslash cannot travel as a SQL literal")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    """A double-quoted identifier; a dotted name is quoted part by part."""
+    parts = name.split(".")
+    for part in parts:
+        if not part or "\x00" in part:
+            raise ConfigurationError(f"invalid SQL identifier {name!r}")
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def _check_setting_name(name: str) -> str:
+    if not _SETTING_NAME.fullmatch(name):
+        raise ConfigurationError(f"invalid tenant variable name {name!r}")
+    return name
+
+
+def split_settings(
+    settings: Sequence[tuple[str, str]],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(literal, bound): the ids go literal when safe; every extra variable goes bound."""
+    literal: list[tuple[str, str]] = []
+    bound: list[tuple[str, str]] = []
+    for index, (name, value) in enumerate(settings):
+        _check_setting_name(name)
+        if index < _LITERAL_IDS and _SAFE_LITERAL.fullmatch(value):
+            literal.append((name, value))
+        else:
+            bound.append((name, value))
+    return literal, bound
+
+
+def begin_script(
+    *,
+    readonly: bool,
+    isolation: Isolation | None,
+    statement_timeout: float | None,
+    literal: Sequence[tuple[str, str]],
+) -> str:
+    """``BEGIN …;SELECT set_config(…, true), …``: one simple-protocol round trip.
+
+    Every ``set_config`` is transaction-local (third argument ``true``); the statement timeout is
+    a transaction-local setting too, so nothing survives COMMIT/ROLLBACK and the pool needs no
+    reset query.
+    """
+    begin = "BEGIN"
+    if isolation is not None:
+        begin += " ISOLATION LEVEL " + Isolation(isolation).value.upper()
+    if readonly:
+        begin += " READ ONLY"
+    calls = []
+    if statement_timeout is not None:
+        millis = max(1, int(statement_timeout * 1000))
+        calls.append(f"set_config('statement_timeout','{millis}',true)")
+    calls.extend(f"set_config({quote_literal(n)},{quote_literal(v)},true)" for n, v in literal)
+    if not calls:
+        return begin
+    return begin + ";SELECT " + ",".join(calls)
+
+
+def bound_settings_sql(names: Sequence[str]) -> str:
+    """``SELECT set_config('app.x',$1,true), …`` for values that must travel bound."""
+    calls = (
+        f"set_config({quote_literal(_check_setting_name(n))},${i},true)"
+        for i, n in enumerate(names, 1)
+    )
+    return "SELECT " + ",".join(calls)
+
+
+def _check_type(pg_type: str) -> str:
+    if not all(_TYPE_PART.fullmatch(part) for part in pg_type.split(".")):
+        raise ConfigurationError(f"unsupported column type {pg_type!r} for a bulk insert")
+    return pg_type
+
+
+def values_insert_sql(table: str, columns: Sequence[str], params: Sequence[Param]) -> str:
+    """``INSERT INTO t (a, b) VALUES ($1::ta, $2::tb[])``: one row, for array-typed columns."""
+    cols = ", ".join(quote_ident(c) for c in columns)
+    values = ", ".join(
+        f"${p.number}::{_check_type(p.pg_type)}{'[]' * p.array_dims}" for p in params
+    )
+    return f"INSERT INTO {quote_ident(table)} ({cols}) VALUES ({values})"
+
+
+def unnest_insert_sql(table: str, columns: Sequence[str], pg_types: Sequence[str]) -> str:
+    """``INSERT INTO t (a, b) SELECT * FROM unnest($1::ta[], $2::tb[])``: bulk insert under RLS.
+
+    COPY FROM is refused on tables with row security, so the tenant lane sends one column array
+    per parameter; the policies' WITH CHECK applies to every row as for any INSERT.
+    """
+    for pg_type in pg_types:
+        _check_type(pg_type)
+    cols = ", ".join(quote_ident(c) for c in columns)
+    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(pg_types, 1))
+    return f"INSERT INTO {quote_ident(table)} ({cols}) SELECT * FROM unnest({arrays})"

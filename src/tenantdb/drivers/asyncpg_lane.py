@@ -1,0 +1,566 @@
+"""The asyncpg lanes: a pool per role, RLS transactions in three round trips, clean release.
+
+Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transaction)::
+
+    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];
+                  SELECT set_config('statement_timeout','30000',true),
+                         set_config('app.current_tenant_id','<validated uuid>',true),
+                         set_config('app.current_user_id','<validated uuid or empty>',true)
+                  (simple protocol: one message, several statements, no parameters)
+    (only when the context has extra variables: SELECT set_config('app.x',$1,true), … bound)
+    round trip 2… the queries (extended protocol, asyncpg's statement cache)
+    last          COMMIT, or ROLLBACK on an exception or a cancellation (shielded)
+
+The pool of the tenant lane runs **no reset query** on release: every setting the lane makes is
+transaction-local and gone at COMMIT/ROLLBACK, so asyncpg's default ``RESET ALL`` (one more round
+trip per transaction) buys nothing. asyncpg still rolls back a connection released inside a
+transaction, and a connection whose rollback fails is terminated, never reused. The admin lane
+keeps asyncpg's default reset, because admin work may legitimately touch session state
+(advisory locks, ``SET ROLE`` for migrations).
+
+Statement timeouts are transaction-local (``set_config('statement_timeout', …, true)`` in the
+BEGIN round trip) rather than a pool ``server_settings``: they then work behind pgbouncer in
+transaction mode and RDS Proxy, where startup parameters are not per client.
+
+Behind pgbouncer in transaction mode without ``max_prepared_statements``, set
+``PoolOptions(statement_cache_size=0)``: asyncpg then uses unnamed statements, which a
+transaction pooler can multiplex.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
+
+import anyio
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from tenantdb.drivers import _asyncpg_sql as sql
+from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
+from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.errors import ConfigurationError, ContextError, TenantDBError, error_for_sqlstate
+from tenantdb.query import Command, Query
+
+if TYPE_CHECKING:
+    from tenantdb.context import TenantContext
+    from tenantdb.observe import Metrics
+
+__all__ = ("AsyncpgLane", "PoolOptions")
+
+R = TypeVar("R")
+_Conn: TypeAlias = "PoolConnectionProxy[Any]"
+_CLEANUP_TIMEOUT_S = 5.0
+"""Upper bound for the shielded ROLLBACK/COMMIT; past it the connection is terminated."""
+
+
+class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Pool and timeout settings of one asyncpg lane; every wait is finite by default.
+
+    ``statement_cache_size=0`` is the setting for pgbouncer in transaction mode (without
+    ``max_prepared_statements``): asyncpg then prepares unnamed statements only.
+    """
+
+    min_size: int = 1
+    max_size: int = 10
+    acquire_timeout: float = 10.0
+    """Seconds to wait for a free connection before ``PoolTimeoutError``."""
+    connect_timeout: float = 10.0
+    statement_timeout: float | None = 30.0
+    """Server-side, transaction-local ``statement_timeout`` (None: the role's default)."""
+    transaction_timeout: float = 60.0
+    """Default deadline of a whole transaction block (``TransactionTimeoutError``)."""
+    statement_cache_size: int = 100
+    max_inactive_connection_lifetime: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_size <= self.max_size or self.max_size < 1:
+            raise ConfigurationError(
+                f"pool sizes must satisfy 0 <= min_size <= max_size, max_size >= 1 "
+                f"(got min_size={self.min_size}, max_size={self.max_size})"
+            )
+        for name in ("acquire_timeout", "connect_timeout", "transaction_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if self.statement_timeout is not None and not self.statement_timeout > 0:
+            raise ConfigurationError("statement_timeout must be positive or None")
+
+
+async def _keep_session(_conn: object) -> None:
+    """The tenant pool's reset hook: nothing to reset (see the module docstring)."""
+
+
+class AsyncpgLane:
+    """One role over one asyncpg pool; satisfies ``tenantdb.drivers.lane.Lane``."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        name: Literal["tenant", "admin"],
+        options: PoolOptions,
+        metrics: Metrics,
+        connection_class: type[asyncpg.Connection[Any]] | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._name = name
+        self.options = options
+        self._metrics = metrics
+        self._connection_class = connection_class or asyncpg.Connection
+        self._pool: asyncpg.Pool[Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def transport(self) -> str:
+        return "asyncpg"
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        o = self.options
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=o.min_size,
+                max_size=o.max_size,
+                statement_cache_size=o.statement_cache_size,
+                max_inactive_connection_lifetime=o.max_inactive_connection_lifetime,
+                timeout=o.connect_timeout,
+                reset=_keep_session if self._name == "tenant" else None,
+                connection_class=self._connection_class,
+            )
+        except Exception as exc:
+            raise map_asyncpg_error(exc, query=None) from exc
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True) as scope:
+            await pool.close()
+        if scope.cancelled_caught:
+            pool.terminate()
+
+    def transaction(
+        self,
+        ctx: TenantContext | None,
+        *,
+        readonly: bool,
+        isolation: Isolation | None,
+        statement_timeout: float | None,
+    ) -> AbstractAsyncContextManager[Transaction]:
+        if self._name == "tenant" and ctx is None:
+            raise ContextError("the tenant lane needs a TenantContext", variable="tenant_id")
+        return _TxScope(self, ctx, readonly, isolation, statement_timeout)
+
+    async def server_version(self) -> str:
+        """``SHOW server_version`` on a pooled connection (reads no table, sets nothing)."""
+        conn = await self._acquire()
+        try:
+            value = await conn.fetchval("SHOW server_version")
+        except Exception as exc:
+            raise map_asyncpg_error(exc, query="SHOW server_version") from exc
+        finally:
+            await self.pool.release(conn)
+        return str(value)
+
+    # -- connections -----------------------------------------------------------------------------
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        """The underlying pool (for diagnostics and tests; queries go through transactions)."""
+        if self._pool is None:
+            raise ConfigurationError(f"the {self._name} lane is not open: use `async with db:`")
+        return self._pool
+
+    async def _acquire(self) -> _Conn:
+        timeout = self.options.acquire_timeout
+        try:
+            conn: _Conn = await self.pool.acquire(timeout=timeout)
+        except TimeoutError:
+            raise pool_timeout(self._name, timeout) from None
+        except Exception as exc:
+            raise map_asyncpg_error(exc, query=None) from exc
+        return conn
+
+    async def _end(self, conn: _Conn, statement: str) -> str | None:
+        """COMMIT or ROLLBACK, shielded and bounded; returns the status or None if it failed.
+
+        On failure (or a hang past the cleanup timeout) the connection is terminated, so it is
+        never handed out again with an open or unknown transaction.
+        """
+        status: str | None = None
+        error: BaseException | None = None
+        try:
+            with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+                status = await conn.execute(statement)
+        except Exception as exc:
+            error = exc
+        finally:
+            if status is None or conn.is_in_transaction():
+                conn.terminate()
+            await self.pool.release(conn)
+        if error is not None and statement == "COMMIT":
+            raise map_asyncpg_error(error, query="COMMIT") from error
+        return status
+
+    def _record_query(
+        self, ctx: TenantContext | None, query: str, rows: int, t0: float, sqlstate: str | None
+    ) -> None:
+        self._metrics.record_query(
+            lane=self._name,
+            tenant_id=None if ctx is None else ctx.tenant_id,
+            query=query,
+            rows=rows,
+            duration_s=time.perf_counter() - t0,
+            sqlstate=sqlstate,
+        )
+
+
+class _TxScope:
+    """``async with lane.transaction(...)``: acquire, BEGIN+context, yield, COMMIT/ROLLBACK."""
+
+    __slots__ = ("_ctx", "_isolation", "_lane", "_readonly", "_statement_timeout", "_t0", "_tx")
+
+    def __init__(
+        self,
+        lane: AsyncpgLane,
+        ctx: TenantContext | None,
+        readonly: bool,
+        isolation: Isolation | None,
+        statement_timeout: float | None,
+    ) -> None:
+        self._lane = lane
+        self._ctx = ctx
+        self._readonly = readonly
+        self._isolation = isolation
+        self._statement_timeout = statement_timeout
+        self._t0 = 0.0
+        self._tx: _AsyncpgTx | None = None
+
+    async def __aenter__(self) -> _AsyncpgTx:
+        self._t0 = time.perf_counter()
+        settings = () if self._ctx is None else self._ctx.settings()
+        literal, bound = sql.split_settings(settings)
+        script = sql.begin_script(
+            readonly=self._readonly,
+            isolation=self._isolation,
+            statement_timeout=self._statement_timeout,
+            literal=literal,
+        )
+        conn = await self._lane._acquire()
+        try:
+            await self._begin(conn, script, bound)
+        except BaseException:
+            await self._lane._end(conn, "ROLLBACK")
+            self._record(ok=False, context_sets=0)
+            raise
+        self._tx = _AsyncpgTx(self._lane, conn, self._ctx)
+        return self._tx
+
+    async def _begin(self, conn: _Conn, script: str, bound: list[tuple[str, str]]) -> None:
+        try:
+            await conn.execute(script)
+            if bound:
+                await conn.execute(
+                    sql.bound_settings_sql([n for n, _ in bound]), *(v for _, v in bound)
+                )
+        except Exception as exc:
+            raise map_asyncpg_error(exc, query="BEGIN") from exc
+        if not conn.is_in_transaction():  # I-14: never run tenant SQL outside a transaction
+            raise error_for_sqlstate("25000", "BEGIN did not open a transaction", query="BEGIN")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        assert tx is not None  # noqa: S101 - __aexit__ only runs after a successful __aenter__
+        tx._closed = True
+        ok = False
+        try:
+            if exc_type is None and not tx._broken:
+                status = await self._lane._end(tx.connection, "COMMIT")
+                if status != "COMMIT":
+                    raise error_for_sqlstate(
+                        "25P02",
+                        "the transaction was rolled back at COMMIT because a statement in it "
+                        "failed (the error was caught inside the block); nothing was written",
+                        query="COMMIT",
+                    )
+                ok = True
+            else:
+                await self._lane._end(tx.connection, "ROLLBACK")
+                if exc_type is None:
+                    raise error_for_sqlstate(
+                        "25P02",
+                        "the transaction was rolled back because a statement in it failed "
+                        "(the error was caught inside the block); nothing was written",
+                        query="COMMIT",
+                    )
+        finally:
+            self._record(ok=ok, context_sets=0 if self._ctx is None else 1)
+
+    def _record(self, *, ok: bool, context_sets: int) -> None:
+        self._lane._metrics.record_transaction(
+            lane=self._lane.name,
+            tenant_id=None if self._ctx is None else self._ctx.tenant_id,
+            duration_s=time.perf_counter() - self._t0,
+            ok=ok,
+            context_sets=context_sets,
+        )
+
+
+class _AsyncpgTx:
+    """The executor of one open asyncpg transaction (``tenantdb.drivers.lane.Transaction``).
+
+    Every method refuses to run once the block has ended or when the connection reports no open
+    transaction (I-14), maps driver errors in one place and records one metric per query.
+    """
+
+    __slots__ = ("_broken", "_closed", "_ctx", "_depth", "_lane", "connection")
+
+    def __init__(self, lane: AsyncpgLane, conn: _Conn, ctx: TenantContext | None) -> None:
+        self._lane = lane
+        self.connection = conn
+        self._ctx = ctx
+        self._closed = False
+        self._broken = False
+        self._depth = 0
+
+    # -- guards and bookkeeping ------------------------------------------------------------------
+    def _guard(self, query: Query[Any]) -> _Conn:
+        if self._closed:
+            raise ConfigurationError(
+                f"query {query.name} used a transaction after its block ended; "
+                "open a new `async with db.tenant(ctx)` block"
+            )
+        conn = self.connection
+        if not conn.is_in_transaction():
+            raise ConfigurationError(
+                f"query {query.name} refused: the connection is not inside a transaction, "
+                "so transaction-local tenant settings would not apply"
+            )
+        return conn
+
+    def _fail(self, exc: BaseException, query: Query[Any], t0: float) -> TenantDBError:
+        error = map_asyncpg_error(exc, query=query.name)
+        sqlstate = getattr(error, "sqlstate", None)
+        self._lane._record_query(self._ctx, query.name, 0, t0, sqlstate)
+        self._broken = True  # PostgreSQL aborted the transaction: COMMIT must not pretend
+        return error
+
+    def _done(self, query: Query[Any], rows: int, t0: float) -> None:
+        self._lane._record_query(self._ctx, query.name, rows, t0, None)
+
+    # -- Executor --------------------------------------------------------------------------------
+    async def one(self, query: Query[R], args: Sequence[object]) -> R | None:
+        conn = self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            record = await conn.fetchrow(query.sql, *_encode(query, args))
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, 0 if record is None else 1, t0)
+        return None if record is None else _decode(query, record)
+
+    async def many(self, query: Query[R], args: Sequence[object]) -> list[R]:
+        conn = self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            records = await conn.fetch(query.sql, *_encode(query, args))
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, len(records), t0)
+        return [_decode(query, r) for r in records]
+
+    async def stream(
+        self, query: Query[R], args: Sequence[object], *, page_size: int = 500
+    ) -> AsyncIterator[R]:
+        """Rows through a server-side portal, ``page_size`` rows per round trip."""
+        conn = self._guard(query)
+        t0 = time.perf_counter()
+        rows = 0
+        try:
+            cursor = conn.cursor(query.sql, *_encode(query, args), prefetch=page_size)
+            async for record in cursor:
+                rows += 1
+                yield _decode(query, record)
+                self._guard(query)
+        except TenantDBError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, rows, t0)
+
+    async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
+        await self.execrows(query, args)
+
+    async def execrows(self, query: Query[Any], args: Sequence[object]) -> int:
+        conn = self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            status = await conn.execute(query.sql, *_encode(query, args))
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        count = _status_count(status)
+        self._done(query, count, t0)
+        return count
+
+    async def copy(self, query: Query[Any], rows: Sequence[Sequence[object]]) -> int:
+        """``:copyfrom``: binary COPY on the admin lane, ``INSERT … unnest`` on the tenant lane."""
+        conn = self._guard(query)
+        if query.copy_table is None or not query.copy_columns:
+            raise ConfigurationError(f"query {query.name} has no copy_table/copy_columns")
+        t0 = time.perf_counter()
+        encoded = [list(_encode(query, row)) for row in rows]
+        try:
+            if self._lane.name == "admin":
+                table, schema = _split_table(query.copy_table)
+                status = await conn.copy_records_to_table(
+                    table,
+                    schema_name=schema,
+                    records=encoded,
+                    columns=list(query.copy_columns),
+                )
+            else:
+                status = await self._insert_unnest(conn, query, encoded)
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        count = _status_count(status)
+        self._done(query, count, t0)
+        return count
+
+    async def _insert_unnest(self, conn: _Conn, query: Query[Any], rows: list[list[object]]) -> str:
+        params = query.params
+        if any(p.array_dims for p in params):
+            # unnest() flattens nested arrays: fall back to one pipelined INSERT per row.
+            statement = sql.values_insert_sql(query.copy_table or "", query.copy_columns, params)
+            await conn.executemany(statement, rows)
+            return f"INSERT 0 {len(rows)}"
+        statement = sql.unnest_insert_sql(
+            query.copy_table or "", query.copy_columns, [p.pg_type for p in params]
+        )
+        columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in params]
+        status: str = await conn.execute(statement, *columns)
+        return status
+
+    async def batch_exec(self, query: Query[Any], arg_rows: Sequence[Sequence[object]]) -> None:
+        conn = self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            await conn.executemany(query.sql, [_encode(query, a) for a in arg_rows])
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, len(arg_rows), t0)
+
+    async def batch_one(
+        self, query: Query[R], arg_rows: Sequence[Sequence[object]]
+    ) -> list[R | None]:
+        results: list[R | None] = []
+        for args in arg_rows:
+            row = await self.one(query, args)
+            results.append(row)
+        return results
+
+    async def batch_many(
+        self, query: Query[R], arg_rows: Sequence[Sequence[object]]
+    ) -> list[list[R]]:
+        return [await self.many(query, args) for args in arg_rows]
+
+    # -- savepoints ------------------------------------------------------------------------------
+    def savepoint(self) -> AbstractAsyncContextManager[Transaction]:
+        return _Savepoint(self)
+
+
+class _Savepoint:
+    """``SAVEPOINT``/``RELEASE``/``ROLLBACK TO``: an inner block that can fail alone.
+
+    The tenant variables were set before the savepoint, so rolling back to it keeps them; the
+    executor has no API that could set them again, so a nested block cannot change the tenant.
+    """
+
+    __slots__ = ("_name", "_tx")
+
+    def __init__(self, tx: _AsyncpgTx) -> None:
+        self._tx = tx
+        self._name = ""
+
+    async def __aenter__(self) -> _AsyncpgTx:
+        tx = self._tx
+        conn = tx._guard(_SAVEPOINT_QUERY)
+        tx._depth += 1
+        self._name = f"tenantdb_sp_{tx._depth}"
+        try:
+            await conn.execute(f"SAVEPOINT {self._name}")
+        except BaseException as exc:
+            tx._depth -= 1
+            tx._broken = True
+            if isinstance(exc, Exception):
+                raise map_asyncpg_error(exc, query="SAVEPOINT") from exc
+            raise
+        return tx
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        tx._depth -= 1
+        if exc_type is None:
+            statement = f"RELEASE SAVEPOINT {self._name}"
+        else:
+            statement = f"ROLLBACK TO SAVEPOINT {self._name};RELEASE SAVEPOINT {self._name}"
+        try:
+            with anyio.CancelScope(shield=True):
+                await tx.connection.execute(statement)
+        except Exception as error:
+            tx._broken = True
+            if exc_type is None:
+                raise map_asyncpg_error(error, query="SAVEPOINT") from error
+        else:
+            if exc_type is not None:
+                tx._broken = False  # a savepoint opens only in a healthy transaction: undone
+
+
+_SAVEPOINT_QUERY: Query[Any] = Query(
+    name="SAVEPOINT", command=Command.EXEC, sql="SAVEPOINT", data_api_sql="SAVEPOINT"
+)
+
+
+def _encode(query: Query[Any], args: Sequence[object]) -> Sequence[object]:
+    """The arguments as bound (generated functions already applied ``Param.encode``)."""
+    if query.params and len(args) != len(query.params):
+        raise ConfigurationError(
+            f"query {query.name} takes {len(query.params)} arguments, got {len(args)}"
+        )
+    return args
+
+
+def _decode(query: Query[R], record: Sequence[Any]) -> R:
+    if query.from_record is not None:
+        return query.from_record(record)
+    if query.row is not None:
+        return query.row(*record)
+    raise ConfigurationError(f"query {query.name} returns rows but has no row type")
+
+
+def _status_count(status: str) -> int:
+    """Rows affected from a command tag (``INSERT 0 5``, ``UPDATE 3``, ``COPY 10``)."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def _split_table(table: str) -> tuple[str, str | None]:
+    schema, _, name = table.rpartition(".")
+    return name, (schema or None)

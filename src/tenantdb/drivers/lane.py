@@ -1,0 +1,100 @@
+"""The internal contract every lane (transport + role) satisfies; ``Database`` only sees this.
+
+A *lane* is one way to reach the database with one role: the admin lane (admin role, BYPASSRLS,
+always asyncpg) and the tenant lane (tenant role; asyncpg for a DSN, the RDS Data API for a
+``DataApi`` config). ``Database`` picks the lanes, validates contexts, handles nesting and the
+whole-transaction deadline; a lane owns everything transport-specific. A new transport (the Data
+API driver) implements :class:`Lane` and nothing else.
+
+Contract a lane must keep (RLS.md §1.7, §2.12-2.14, invariants I-12…I-15):
+
+``open()`` / ``close()``
+    Create and dispose of the transport (pool, HTTP client). ``close()`` is idempotent and must
+    not wait forever: it closes gracefully within its own finite timeout, then terminates.
+
+``transaction(ctx, readonly=, isolation=, statement_timeout=)``
+    An async context manager yielding a :class:`Transaction` (an ``Executor`` plus
+    ``savepoint()``):
+
+    * ``ctx`` is a validated ``TenantContext`` (tenant lane) or ``None`` (admin lane: no
+      ``app.*`` variables are set at all, so RLS-protected code run there as the tenant role
+      would see nothing).
+    * Every ``app.*`` variable of ``ctx.settings()`` is set **transaction-locally**
+      (``set_config(name, value, true)``) before the block's first query, in as few round trips
+      as the transport allows, never at session level and never outside a transaction. The
+      tenant and user ids (the first two settings; already validated) may travel as quoted
+      literals in the BEGIN round trip when they only contain a conservative character set;
+      every other value travels as a bound parameter.
+    * ``statement_timeout`` (seconds, or None) is applied transaction-locally too.
+    * Leaving the block normally commits; an exception or a cancellation rolls back, shielded
+      from the cancellation, and the connection goes back to its pool clean or is destroyed.
+      A commit that the server turns into a rollback (the transaction had failed) raises.
+    * Queries run only while the transaction is open: a query on a finished transaction, or
+      when the transport reports no open transaction, raises before sending SQL (I-14).
+    * Native errors leave the lane only as ``tenantdb.errors`` classes (one mapping function
+      per transport); each query and each transaction is recorded once in ``Metrics``.
+
+``server_version()``
+    A cheap reachability probe used by ``Database.health()``.
+
+The whole-transaction deadline is enforced by ``Database`` around the lane's context manager, so
+a lane only needs to roll back correctly when it is cancelled.
+"""
+
+from __future__ import annotations
+
+import enum
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+from tenantdb.drivers.base import Executor
+
+if TYPE_CHECKING:
+    from tenantdb.context import TenantContext
+
+__all__ = ("Isolation", "Lane", "Transaction")
+
+
+class Isolation(enum.StrEnum):
+    """Transaction isolation levels; the value is the SQL spelling."""
+
+    READ_COMMITTED = "read committed"
+    REPEATABLE_READ = "repeatable read"
+    SERIALIZABLE = "serializable"
+
+
+class Transaction(Executor, Protocol):
+    """The executor a transaction block yields: every ``Executor`` method plus savepoints."""
+
+    def savepoint(self) -> AbstractAsyncContextManager[Transaction]:
+        """A nested block: rolled back alone on error, released on success; same tenant."""
+        ...
+
+
+class Lane(Protocol):
+    """One transport with one role (see the module docstring for the full contract)."""
+
+    @property
+    def name(self) -> str:
+        """``"tenant"`` or ``"admin"``: the label in metrics and logs."""
+        ...
+
+    @property
+    def transport(self) -> str:
+        """``"asyncpg"`` or ``"data_api"``."""
+        ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def transaction(
+        self,
+        ctx: TenantContext | None,
+        *,
+        readonly: bool,
+        isolation: Isolation | None,
+        statement_timeout: float | None,
+    ) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def server_version(self) -> str: ...
