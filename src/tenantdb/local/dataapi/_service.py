@@ -1,0 +1,309 @@
+"""The five rds-data operations (and ExecuteSql's refusal) over PostgreSQL.
+
+Each operation takes the parsed JSON request and returns the JSON response bytes, or raises
+:class:`ApiError`. Authorisation is AWS's: ``resourceArn`` names the server, ``secretArn`` the
+role the statements run as (tenant secret -> NOBYPASSRLS tenant role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from tenantdb.local.dataapi._bind import Bound, parse_sql
+from tenantdb.local.dataapi._encode import Options, column_metadata
+from tenantdb.local.dataapi._errors import ApiError, database_error
+from tenantdb.local.dataapi._pool import ConnectionPool
+from tenantdb.local.dataapi._run import Result, execute, with_timeout
+from tenantdb.local.dataapi._tx import TERMINATED, Transaction, Transactions
+
+__all__ = ("Service", "Settings")
+
+_SIZE_LIMIT_MESSAGE = "Database returned more than the allowed response size limit"
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    resource_arn: str
+    secrets: Mapping[str, str]  # secret ARN -> role
+    default_database: str
+    statement_timeout: float
+    max_response_bytes: int
+
+
+class Service:
+    """Operation logic; the HTTP layer (``_http``) only routes and renders."""
+
+    def __init__(self, settings: Settings, pool: ConnectionPool, txs: Transactions) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.txs = txs
+
+    # -- operations ------------------------------------------------------------------------
+    async def execute_statement(self, req: Mapping[str, Any]) -> bytes:
+        _, role, database = self._caller(req)
+        template = parse_sql(_required_str(req, "sql"))
+        bound = template.bind(_list(req, "parameters"))
+        options = _options(req)
+        continue_after = req.get("continueAfterTimeout") is True
+        tx_id = req.get("transactionId")
+        if tx_id is not None:
+            tx = await self._transaction(req, tx_id)
+            result = await self._in_transaction(tx, bound, options, continue_after)
+            body = self._response(req, result)
+            if len(body) > self.settings.max_response_bytes:
+                await self.txs.drop(tx, TERMINATED)
+                raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
+            return body
+        conn = await self.pool.acquire(role, database)
+        detached = False
+
+        async def release() -> None:
+            await self.pool.release(conn)
+
+        try:
+            result = await with_timeout(
+                conn,
+                execute(conn, bound, options),
+                timeout=self.settings.statement_timeout,
+                continue_after=continue_after,
+                on_detached=release,
+            )
+        except ApiError as exc:
+            detached = continue_after and exc.code == "StatementTimeoutException"
+            raise
+        finally:
+            if not detached:
+                await self.pool.release(conn)
+        body = self._response(req, result)
+        if len(body) > self.settings.max_response_bytes:
+            raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
+        return body
+
+    async def batch_execute_statement(self, req: Mapping[str, Any]) -> bytes:
+        _, role, database = self._caller(req)
+        template = parse_sql(_required_str(req, "sql"))
+        sets = _list(req, "parameterSets") or []
+        bounds = [template.bind(_list({"p": s}, "p")) for s in sets]
+        tx_id = req.get("transactionId")
+        if not bounds:
+            if tx_id is not None:
+                await self._transaction(req, tx_id)
+            return _encoder.encode({"updateResults": []})
+        if tx_id is not None:
+            tx = await self._transaction(req, tx_id)
+            await self._locked(tx, lambda: self._batch(tx.conn, bounds), continue_after=False)
+        else:
+            conn = await self.pool.acquire(role, database)
+            try:
+                await with_timeout(
+                    conn,
+                    self._atomic_batch(conn, bounds),
+                    timeout=self.settings.statement_timeout,
+                    continue_after=False,
+                    on_detached=_nothing,
+                )
+            finally:
+                await self.pool.release(conn)
+        return _encoder.encode({"updateResults": [{"generatedFields": []} for _ in bounds]})
+
+    async def begin_transaction(self, req: Mapping[str, Any]) -> bytes:
+        secret, role, database = self._caller(req)
+        tx = await self.txs.begin(self.settings.resource_arn, secret, role, database)
+        return _encoder.encode({"transactionId": tx.id})
+
+    async def commit_transaction(self, req: Mapping[str, Any]) -> bytes:
+        return await self._finish(req, commit=True)
+
+    async def rollback_transaction(self, req: Mapping[str, Any]) -> bytes:
+        return await self._finish(req, commit=False)
+
+    async def execute_sql(self, req: Mapping[str, Any]) -> bytes:
+        raise ApiError(
+            "BadRequestException",
+            "ExecuteSql is not supported for Aurora Serverless v2 and provisioned DB clusters. "
+            "Use ExecuteStatement.",
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _caller(self, req: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(secret, role, database) after AWS's checks, in AWS's order."""
+        resource = _required_str(req, "resourceArn")
+        secret = _required_str(req, "secretArn")
+        if "schema" in req and req["schema"] is not None:
+            raise ApiError("ValidationException", "The schema parameter isn't supported")
+        if resource != self.settings.resource_arn:
+            raise ApiError(
+                "HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for {resource}"
+            )
+        role = self.settings.secrets.get(secret)
+        if role is None:
+            raise ApiError(
+                "SecretsErrorException",
+                f"Secrets Manager can't find the specified secret {secret}",
+            )
+        database = req.get("database") or self.settings.default_database
+        if not isinstance(database, str) or len(database) > 64:
+            raise ApiError("ValidationException", "database must be a string of at most 64")
+        return secret, role, database
+
+    async def _transaction(self, req: Mapping[str, Any], tx_id: Any) -> Transaction:
+        if not isinstance(tx_id, str) or not tx_id or len(tx_id) > 192:
+            raise ApiError("ValidationException", "transactionId must be 1-192 characters")
+        secret, _, _ = self._caller(req)
+        return await self.txs.get(tx_id, self.settings.resource_arn, secret)
+
+    async def _finish(self, req: Mapping[str, Any], *, commit: bool) -> bytes:
+        tx = await self._transaction(req, _required_str(req, "transactionId"))
+        if tx.lock.locked():
+            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        status = await self.txs.finish(tx, commit=commit)
+        return _encoder.encode({"transactionStatus": status})
+
+    async def _in_transaction(
+        self, tx: Transaction, bound: Bound, options: Options, continue_after: bool
+    ) -> Result:
+        result: Result = await self._locked(
+            tx, lambda: execute(tx.conn, bound, options), continue_after=continue_after
+        )
+        return result
+
+    async def _locked(
+        self, tx: Transaction, work: Callable[[], Any], *, continue_after: bool
+    ) -> Any:
+        if tx.lock.locked():
+            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        await tx.lock.acquire()
+        detached = False
+
+        async def unlock() -> None:
+            tx.lock.release()
+            self.txs.touch(tx)
+            if self.txs_get_open(tx) is None:
+                await self.pool.discard(tx.conn)
+
+        try:
+            return await with_timeout(
+                tx.conn,
+                work(),
+                timeout=self.settings.statement_timeout,
+                continue_after=continue_after,
+                on_detached=unlock,
+            )
+        except ApiError as exc:
+            detached = continue_after and exc.code == "StatementTimeoutException"
+            raise
+        finally:
+            if not detached:
+                tx.lock.release()
+                self.txs.touch(tx)
+
+    def txs_get_open(self, tx: Transaction) -> Transaction | None:
+        return tx if self.txs.is_open(tx) else None
+
+    async def _batch(self, conn: Any, bounds: list[Bound]) -> None:
+        statements: dict[str, Any] = {}
+        try:
+            for bound in bounds:
+                stmt = statements.get(bound.sql)
+                if stmt is None:
+                    stmt = statements[bound.sql] = await conn.prepare(bound.sql)
+                await stmt.fetch(*bound.args)
+        except Exception as exc:
+            raise _as_api_error(exc) from exc
+
+    async def _atomic_batch(self, conn: Any, bounds: list[Bound]) -> None:
+        # JDBC batch semantics: all parameter sets or none.
+        try:
+            async with conn.transaction():
+                await self._batch(conn, bounds)
+        except ApiError:
+            raise
+        except Exception as exc:
+            raise _as_api_error(exc) from exc
+
+    def _response(self, req: Mapping[str, Any], result: Result) -> bytes:
+        out: dict[str, Any] = {}
+        if result.attrs:
+            if req.get("formatRecordsAs") == "JSON":
+                out["formattedRecords"] = _formatted(result)
+            else:
+                out["records"] = [
+                    [c.field(v) for c, v in zip(result.codecs, row, strict=True)]
+                    for row in result.rows
+                ]
+                if req.get("includeResultMetadata") is True:
+                    out["columnMetadata"] = [
+                        column_metadata(c, a)
+                        for c, a in zip(result.codecs, result.attrs, strict=True)
+                    ]
+            out["numberOfRecordsUpdated"] = 0
+        else:
+            out["numberOfRecordsUpdated"] = result.updated
+            out["generatedFields"] = []
+        return _encoder.encode(out)
+
+
+def _formatted(result: Result) -> str:
+    labels = [c.name for c in result.codecs]
+    if len(set(labels)) != len(labels):
+        dupes = sorted({n for n in labels if labels.count(n) > 1})
+        raise ApiError(
+            "ValidationException",
+            f"The result contains duplicate column labels {', '.join(dupes)}: "
+            "formatRecordsAs JSON needs unique labels",
+        )
+    rows = [
+        {
+            c.name: (None if v is None else c.plain(v))
+            for c, v in zip(result.codecs, row, strict=True)
+        }
+        for row in result.rows
+    ]
+    return _encoder.encode(rows).decode()
+
+
+def _as_api_error(exc: Exception) -> ApiError:
+    import asyncpg
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, asyncpg.PostgresError):
+        return database_error(exc)
+    return ApiError("BadRequestException", f"Invalid parameter value: {exc}")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _options(req: Mapping[str, Any]) -> Options:
+    rso = req.get("resultSetOptions") or {}
+    if not isinstance(rso, Mapping):
+        raise ApiError("ValidationException", "resultSetOptions must be an object")
+    return Options(
+        long_as_string=rso.get("longReturnType") == "STRING",
+        decimal_as_number=rso.get("decimalReturnType") == "DOUBLE_OR_LONG",
+    )
+
+
+def _required_str(req: Mapping[str, Any], name: str) -> str:
+    value = req.get(name)
+    if not isinstance(value, str):
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value null at '{name}' failed to satisfy "
+            "constraint: Member must not be null",
+        )
+    return value
+
+
+def _list(req: Mapping[str, Any], name: str) -> list[Any] | None:
+    value = req.get(name)
+    if value is not None and not isinstance(value, list):
+        raise ApiError("ValidationException", f"{name} must be a list")
+    return value
