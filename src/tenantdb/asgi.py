@@ -1,0 +1,118 @@
+"""Pure-ASGI middleware that resolves each request's :class:`TenantContext`.
+
+No framework dependency: wrap any ASGI app (Starlette, FastAPI, Litestar, Quart, ...)::
+
+    verifier = JwtVerifier(algorithms=("RS256",), audience="api", issuer=ISS, jwks_url=URL)
+    app = TenantContextMiddleware(app, resolver=bearer_resolver(verifier))
+
+    # in a handler:
+    async with db.tenant(current_context()) as tx: ...
+
+The context lives in a contextvar for the duration of the request and is reset afterwards.
+A request whose context cannot be resolved gets a plain JSON 401 and never reaches the app.
+Lifespan and websocket scopes pass through untouched (resolve websocket contexts in the
+handler, where the subprotocol or first message carries the credentials).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from tenantdb.context import (
+    IdValidator,
+    JwtVerifier,
+    TenantContext,
+    bind_context,
+    context_from_headers,
+    uuid_id,
+)
+from tenantdb.errors import ConfigurationError, ContextError
+
+__all__ = ("TenantContextMiddleware", "bearer_resolver", "header_resolver")
+
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+_ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
+_Resolver = Callable[[_Scope], Awaitable[TenantContext]]
+"""Turns an HTTP scope into a context, raising ContextError when it cannot."""
+
+
+class TenantContextMiddleware:
+    """Binds the resolved context for each HTTP request; 401 when resolution fails."""
+
+    def __init__(self, app: _ASGIApp, *, resolver: _Resolver) -> None:
+        self.app = app
+        self.resolver = resolver
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            ctx = await self.resolver(scope)
+        except ContextError as exc:
+            await _unauthorized(send, exc)
+            return
+        with bind_context(ctx):
+            await self.app(scope, receive, send)
+
+
+async def _unauthorized(send: _Send, exc: ContextError) -> None:
+    # The message names the variable and quotes at most a short prefix of the bad value.
+    body = json.dumps(
+        {"error": "invalid_tenant_context", "variable": exc.variable, "detail": str(exc)}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b"Bearer"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _authorization(scope: _Scope) -> str:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    values = [v for k, v in headers if k.lower() == b"authorization"]
+    if len(values) != 1:
+        problem = "missing" if not values else "repeated"
+        raise ContextError(f"{problem} Authorization header", variable="authorization")
+    scheme, _, token = values[0].decode("latin-1").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ContextError("expected 'Authorization: Bearer <token>'", variable="authorization")
+    return token
+
+
+def bearer_resolver(verifier: JwtVerifier) -> _Resolver:
+    """Resolve from ``Authorization: Bearer <jwt>`` with ``verifier``."""
+
+    async def resolve(scope: _Scope) -> TenantContext:
+        return await verifier.verify(_authorization(scope))
+
+    return resolve
+
+
+def header_resolver(*, trust_proxy_headers: bool, validator: IdValidator = uuid_id) -> _Resolver:
+    """Resolve from ``x-tenant-id`` / ``x-user-id`` set by a trusted, authenticating proxy."""
+    if not trust_proxy_headers:  # refuse at start-up rather than on the first request
+        raise ConfigurationError(
+            "header_resolver trusts client-controllable headers; pass trust_proxy_headers=True "
+            "only behind a proxy that authenticates the caller and sets x-tenant-id"
+        )
+
+    async def resolve(scope: _Scope) -> TenantContext:
+        return context_from_headers(
+            scope.get("headers", ()), trust_proxy_headers=True, validator=validator
+        )
+
+    return resolve
