@@ -84,6 +84,12 @@ def test_unknown_subclass_code_falls_back_to_its_class_level_class() -> None:
     assert not err.retryable
 
 
+def test_codes_missing_from_this_postgresql_keep_their_retry_flag() -> None:
+    err = error_for_sqlstate("72000", "snapshot too old")  # PostgreSQL <= 16 (Aurora 15)
+    assert type(err) is QueryError
+    assert err.retryable
+
+
 def test_unknown_class_falls_back_to_query_error() -> None:
     err = error_for_sqlstate("ZZ123", "strange")
     assert type(err) is QueryError
