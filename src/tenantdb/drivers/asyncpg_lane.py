@@ -203,12 +203,19 @@ class AsyncpgLane:
         except Exception as exc:
             error = exc
         finally:
-            if status is None or conn.is_in_transaction():
-                conn.terminate()
-            await self.pool.release(conn)
+            await self._release(conn, clean=status is not None)
         if error is not None and statement == "COMMIT":
             raise map_asyncpg_error(error, query="COMMIT") from error
         return status
+
+    async def _release(self, conn: _Conn, *, clean: bool) -> None:
+        """Back to the pool, or terminated first when its state is not known to be clean."""
+        try:
+            if not clean or conn.is_in_transaction():
+                conn.terminate()
+        except asyncpg.InterfaceError:
+            pass  # asyncpg already released it when the connection was lost
+        await self.pool.release(conn)
 
     def _record_query(
         self, ctx: TenantContext | None, query: str, rows: int, t0: float, sqlstate: str | None
