@@ -237,3 +237,11 @@ def test_arbitrary_text_is_accepted_only_if_canonical(value: str) -> None:
 def test_non_str_objects_are_rejected(value: object) -> None:
     with pytest.raises(ContextError):
         TenantContext(tenant_id=value)  # type: ignore[arg-type]
+
+
+def test_replace_cannot_smuggle_an_invalid_id() -> None:
+    import msgspec
+
+    ctx = TenantContext(tenant_id=TENANT)
+    with pytest.raises(ContextError):
+        msgspec.structs.replace(ctx, tenant_id=TENANT.upper())
