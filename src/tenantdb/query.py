@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-__all__ = ("Column", "Command", "Param", "Query")
+__all__ = ("Column", "Command", "ExecResult", "Param", "Query")
 
 R = TypeVar("R")
 
@@ -46,7 +46,12 @@ class Param(msgspec.Struct, frozen=True, kw_only=True):
     type_hint: str | None = None
     """Data API ``typeHint`` (DATE, TIME, TIMESTAMP, DECIMAL, UUID, JSON) or None."""
     encode: Callable[[Any], Any] | None = None
-    """Python value -> value the driver binds (e.g. JSON documents to text); None: as is."""
+    """Python value -> value the driver binds (e.g. JSON documents to text); None: as is.
+    Generated functions have already applied it: executors receive encoded arguments."""
+    data_api_encode: Callable[[Any], Any] | None = None
+    """Applied by the Data API driver only, after ``encode``: array parameters become escaped
+    PostgreSQL array literals (``{"a","b\\"c",NULL}``), which ``data_api_sql`` casts to the
+    array type (the Data API rejects array parameters)."""
 
 
 class Column(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,11 +80,26 @@ class Query(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     from_record: Callable[[Sequence[Any]], R] | None = None
     """asyncpg ``Record`` (positional) -> row; conversions chosen per column at codegen time."""
     data_api_decoders: tuple[Callable[[Any], Any] | None, ...] = ()
-    """Per column: Data API scalar (after Field unwrapping) -> Python value; None: as is."""
+    """Per column (flat select-list order, embedded tables expanded): Data API value after
+    Field unwrapping -> the value asyncpg would return for that column (numeric -> Decimal,
+    uuid -> UUID, date/time/timestamp -> datetime objects, timestamptz -> aware UTC,
+    inet/cidr -> ipaddress, arrays element-wise); None: as is. json text and enum labels
+    stay text here: the driver then builds the row with ``from_record`` exactly like asyncpg
+    (which decodes json and converts enums), so one row constructor serves both lanes."""
     data_api_unsupported: str | None = None
     """None when the query runs on the Data API; otherwise why not, naming the column."""
+    unique_labels: bool = True
+    """False when two result columns share a label (e.g. an embedded table's ``id`` and another
+    ``id``): the Data API's ``formatRecordsAs: JSON`` rejects that, so use ``records``."""
     copy_table: str | None = None
-    """``:copyfrom`` target table (qualified) and its columns, in parameter order."""
+    """``:copyfrom`` target table as ``schema.table`` (unquoted) and its columns, in
+    parameter order."""
     copy_columns: tuple[str, ...] = ()
     source: str = ""
     """The query file this came from (``queries/bookings.sql``), for error messages."""
+
+
+class ExecResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What an ``:execresult`` query returns."""
+
+    rows_affected: int

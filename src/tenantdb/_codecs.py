@@ -1,0 +1,173 @@
+"""Runtime helpers generated code imports: JSON values, array literals, Data API decoders.
+
+Codegen decides per parameter and per column which of these apply; nothing here inspects
+types at run time. Data API decoders take the scalar a ``Field`` holds (after the driver
+unwrapped ``stringValue``/``longValue``/``arrayValue``) and return the declared Python type.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import ipaddress
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+import msgspec
+
+__all__ = (
+    "JsonValue",
+    "array_decoder",
+    "array_literal",
+    "decode_cidr",
+    "decode_date",
+    "decode_inet",
+    "decode_json",
+    "decode_numeric",
+    "decode_time",
+    "decode_timestamp",
+    "decode_timestamptz",
+    "decode_uuid",
+    "encode_json",
+    "encode_json_array",
+    "map_array",
+)
+
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+"""Any JSON document, decoded to plain Python values (what a jsonb column holds by default)."""
+
+_json_encode = msgspec.json.encode
+_json_decode = msgspec.json.decode
+
+
+def encode_json(value: object) -> str:
+    """A JSON parameter as text: asyncpg has no json codec and the Data API wants a string."""
+    return _json_encode(value).decode()
+
+
+def encode_json_array(value: Sequence[object] | None) -> list[str | None] | None:
+    """A json[]/jsonb[] parameter: each element as JSON text."""
+    if value is None:
+        return None
+    return [None if v is None else encode_json(v) for v in value]
+
+
+def decode_json(value: str | bytes) -> Any:
+    """Data API JSON text (or asyncpg's) -> plain JSON values."""
+    return _json_decode(value)
+
+
+# -- array literals (the Data API rejects array parameters) --------------------------------
+
+
+def array_literal(value: Sequence[object] | None) -> str | None:
+    """A Python sequence as a PostgreSQL array literal, every element quoted and escaped.
+
+    ``["a", 'b"c', None]`` -> ``{"a","b\\"c",NULL}``; nested sequences give N-D literals;
+    ``None`` stays None (an SQL NULL array). The SQL casts the text to the array type.
+    """
+    if value is None:
+        return None
+    return _literal(value)
+
+
+def _literal(value: Sequence[object]) -> str:
+    parts = []
+    for item in value:
+        if item is None:
+            parts.append("NULL")
+        elif isinstance(item, list | tuple):
+            parts.append(_literal(item))
+        else:
+            text = _element_text(item)
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def _element_text(item: object) -> str:
+    if isinstance(item, bool):
+        return "t" if item else "f"
+    if isinstance(item, datetime.datetime):
+        return item.isoformat(sep=" ")
+    if isinstance(item, bytes):
+        return "\\x" + item.hex()
+    if isinstance(item, dict):
+        return encode_json(item)
+    return str(item)
+
+
+# -- Data API text -> Python -------------------------------------------------------------
+
+decode_numeric: Callable[[str], decimal.Decimal] = decimal.Decimal
+decode_uuid: Callable[[str], uuid.UUID] = uuid.UUID
+decode_date: Callable[[str], datetime.date] = datetime.date.fromisoformat
+decode_time: Callable[[str], datetime.time] = datetime.time.fromisoformat
+
+
+def decode_timestamp(value: str) -> datetime.datetime:
+    """``YYYY-MM-DD HH:MM:SS[.f…]`` (any number of fraction digits) -> naive datetime."""
+    return datetime.datetime.fromisoformat(_pad_fraction(value))
+
+
+def decode_timestamptz(value: str) -> datetime.datetime:
+    """The Data API prints timestamptz in UTC without an offset: -> aware UTC datetime."""
+    dt = datetime.datetime.fromisoformat(_pad_fraction(value))
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=datetime.UTC)
+
+
+def _pad_fraction(value: str) -> str:
+    # PostgreSQL trims trailing zeros (".78018"); pad to 6 digits so every Python parses it.
+    dot = value.rfind(".")
+    if dot < 0:
+        return value
+    end = dot + 1
+    while end < len(value) and value[end].isdigit():
+        end += 1
+    digits = value[dot + 1 : end]
+    return value[: dot + 1] + (digits + "000000")[:6] + value[end:]
+
+
+def decode_inet(
+    value: str,
+) -> (
+    ipaddress.IPv4Address
+    | ipaddress.IPv6Address
+    | ipaddress.IPv4Interface
+    | ipaddress.IPv6Interface
+):
+    """PostgreSQL inet text: an address, or an interface when a non-host prefix is shown."""
+    if "/" in value:
+        return ipaddress.ip_interface(value)
+    return ipaddress.ip_address(value)
+
+
+def decode_cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(value)
+
+
+def array_decoder(element: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """Decode a 1-D Data API ``arrayValue`` (already a list) element by element."""
+    if element is None:
+        return _identity_list
+
+    def decode(value: list[Any] | None) -> list[Any] | None:
+        if value is None:
+            return None
+        return [None if v is None else element(v) for v in value]
+
+    return decode
+
+
+def _identity_list(value: list[Any] | None) -> list[Any] | None:
+    return value
+
+
+def map_array(convert: Callable[[Any], Any], value: list[Any] | None) -> list[Any] | None:
+    """Convert every non-NULL element of an (N-D) array value, keeping its shape."""
+    if value is None:
+        return None
+    return [
+        None if v is None else map_array(convert, v) if isinstance(v, list) else convert(v)
+        for v in value
+    ]

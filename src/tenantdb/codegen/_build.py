@@ -1,0 +1,447 @@
+"""Resolve sqlc's request into what the emitter writes: types, names, conversions, refusals.
+
+Everything a generated function or driver needs is decided here, once, at codegen time.
+Errors are collected (all of them, each naming the query and file) and raised together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenantdb._sqllex import tokenize
+from tenantdb.codegen import _request as rq
+from tenantdb.codegen._names import class_name, const_name, enum_members, ident, singular, snake
+from tenantdb.codegen._options import Override, PluginOptions
+from tenantdb.codegen._types import BUILTINS, PgType, TypeSpec, canonical
+
+__all__ = ("Build", "CodegenError", "EnumDef", "FieldDef", "QueryDef", "TableDef", "build")
+
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp"})
+_COMMANDS = frozenset(
+    {"one", "many", "exec", "execrows", "execresult", "copyfrom", "batchexec", "batchone",
+     "batchmany"}
+)  # fmt: skip
+
+
+class CodegenError(Exception):
+    """One or more queries or options cannot be compiled; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class EnumDef:
+    pg: PgType
+    cls: str
+    labels: list[str]
+    members: list[str]
+
+
+@dataclass
+class FieldDef:
+    """A column (of a table, a query result, or a parameter) resolved to Python."""
+
+    name: str
+    label: str
+    pg: PgType
+    array_dims: int
+    nullable: bool
+    annotation: str
+    convert: str | None = None
+    """Expression template for asyncpg value ``{v}`` -> declared type, or None (as is)."""
+    decoder: str | None = None
+    """Expression for the Data API decoder callable (value -> what asyncpg would give)."""
+    unsupported: str | None = None
+    hint: str | None = None
+    cast: bool = True
+    encode: str | None = None
+    """Callable expression turning the Python argument into what drivers bind (json)."""
+    embed: TableDef | None = None
+    table_col: tuple[str, str] | None = None
+
+
+@dataclass
+class TableDef:
+    pg: PgType
+    cls: str
+    fields: list[FieldDef]
+
+
+@dataclass
+class QueryDef:
+    name: str
+    func: str
+    const: str
+    command: str
+    sql: str
+    data_api_sql: str
+    params: list[FieldDef]
+    fields: list[FieldDef]
+    row_cls: str | None
+    row_is_model: bool
+    doc: list[str]
+    source: str
+    unique_labels: bool
+    unsupported: str | None
+    copy_table: str | None = None
+    copy_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Build:
+    package: str
+    enums: list[EnumDef]
+    tables: list[TableDef]
+    files: dict[str, list[QueryDef]]
+    imports: set[str] = field(default_factory=set)
+    """Modules that override types need (``import x``)."""
+
+
+class _Resolver:
+    def __init__(self, req: rq.GenerateRequest, opts: PluginOptions) -> None:
+        self.req, self.opts = req, opts
+        self.errors: list[str] = []
+        self.default_schema = req.catalog.default_schema or "public"
+        schemas = sorted(
+            (s for s in req.catalog.schemas if s.name not in _SYSTEM_SCHEMAS),
+            key=lambda s: (s.name != self.default_schema, s.name),
+        )
+        self.schemas = schemas
+        self.user_types = {
+            s.name: {e.name for e in s.enums} | {c.name for c in s.composite_types} for s in schemas
+        }
+        self.enums: dict[PgType, EnumDef] = {}
+        for s in schemas:
+            for e in s.enums:
+                pg = PgType(s.name, e.name)
+                cls = class_name(*self._qual(s.name), e.name)
+                self.enums[pg] = EnumDef(pg, cls, list(e.vals), enum_members(list(e.vals)))
+        self.imports: set[str] = set()
+        self.tables: dict[PgType, TableDef] = {}
+        for s in schemas:
+            for t in s.tables:
+                self._table(s.name, t)
+
+    def _qual(self, schema: str) -> list[str]:
+        return [] if schema == self.default_schema else [schema]
+
+    def _table(self, schema: str, t: rq.Table) -> None:
+        pg = PgType(schema, t.rel.name)
+        cls = class_name(*self._qual(schema), singular(t.rel.name))
+        where = f"table {pg.dotted()}"
+        fields = [self.field(c, where, table=(schema, t.rel.name)) for c in t.columns]
+        self.tables[pg] = TableDef(pg, cls, fields)
+
+    # -- types ---------------------------------------------------------------------------
+    def pg_type(self, col: rq.Column) -> PgType:
+        t = col.type or rq.Identifier()
+        return canonical(t.schema, t.name, user_types=self.user_types)
+
+    def _override(
+        self, pg: PgType, table_col: tuple[str, str] | None, col_name: str
+    ) -> Override | None:
+        """A column override wins over a db_type override; the last match of each wins."""
+        by_type = by_column = None
+        for ov in self.opts.overrides:
+            if ov.db_type is not None:
+                if canonical("", ov.db_type, user_types=self.user_types) == pg:
+                    by_type = ov
+            elif table_col is not None and ov.column is not None:
+                *qual, col = ov.column.split(".")
+                schema, table = table_col
+                if col == col_name and qual in ([table], [schema, table]):
+                    by_column = ov
+        return by_column or by_type
+
+    def field(
+        self, col: rq.Column, where: str, *, table: tuple[str, str] | None = None
+    ) -> FieldDef:
+        label = col.name
+        name = label
+        nullable = not col.not_null
+        if name.endswith(("?", "!")):
+            nullable, name = name.endswith("?"), name[:-1]
+        table_col = None
+        if table is not None:
+            table_col = table
+        elif col.table is not None and col.table.name and (col.original_name or col.name):
+            table_col = (col.table.schema or self.default_schema, col.table.name)
+        col_name = col.original_name or name
+        pg = self.pg_type(col)
+        ov = self._override(pg, table_col, col_name)
+        if ov is not None and ov.nullable is not None:
+            nullable = ov.nullable
+        py_name = ident(self.opts.rename.get(name, name))
+        f = FieldDef(py_name, label, pg, col.array_dims, nullable, "object")
+        f.table_col = (table_col[1], col_name) if table_col else None
+        self._resolve_type(f, ov, where)
+        return f
+
+    def _resolve_type(self, f: FieldDef, ov: Override | None, where: str) -> None:
+        spec = BUILTINS.get(f.pg.name) if f.pg.schema == "pg_catalog" else None
+        enum = self.enums.get(f.pg)
+        if spec is not None:
+            f.hint = spec.hint
+            f.cast = spec.hint is None or spec.cast_after_hint
+            if not spec.data_api:
+                f.unsupported = f"type {f.pg.name}"
+        is_json = spec is not None and spec.record == "json"
+        if is_json:
+            f.encode = "_codecs.encode_json"
+        base = self._base_type(f, ov, spec, enum, where)
+        if f.array_dims:
+            base = self._array(f, base)
+        f.annotation = f"{base} | None" if f.nullable else base
+
+    def _base_type(
+        self,
+        f: FieldDef,
+        ov: Override | None,
+        spec: TypeSpec | None,
+        enum: EnumDef | None,
+        where: str,
+    ) -> str:
+        """Annotation of one element; sets the record conversion and the Data API decoder."""
+        is_json = spec is not None and spec.record == "json"
+        if spec is not None and spec.text and not is_json:
+            f.decoder = f"_codecs.decode_{spec.text}"
+        if ov is not None and ov.python_type is not None:
+            self._import_for(ov)
+            t = ov.python_type
+            if is_json:
+                f.convert = f"msgspec.json.decode({{v}}, type={t})"
+            else:
+                f.convert = f"msgspec.convert({{v}}, {t}, strict=False)"
+            return t
+        if enum is not None:
+            f.convert = f"_{const_name(enum.cls)}_BY_LABEL[{{v}}]"
+            return f"models.{enum.cls}"
+        if spec is not None:
+            f.convert = "_codecs.decode_json({v})" if is_json else None
+            return spec.py
+        self.errors.append(
+            f"{where}: column or parameter {f.label!r} has PostgreSQL type "
+            f"{f.pg.dotted()!r}, which tenantdb does not know; add an override "
+            f"{{db_type: {f.pg.dotted()}, python_type: ...}} to the plugin options"
+        )
+        return "object"
+
+    @staticmethod
+    def _array(f: FieldDef, base: str) -> str:
+        for _ in range(f.array_dims):
+            base = f"list[{base}]"
+        if f.convert is not None:
+            f.convert = f"_codecs.map_array(lambda x: {f.convert.format(v='x')}, {{v}})"
+        if f.decoder is not None:
+            f.decoder = f"_codecs.array_decoder({f.decoder})"
+        f.hint = None
+        f.cast = True
+        if f.encode is not None:
+            f.encode = "_codecs.encode_json_array"
+        if f.array_dims > 1:
+            f.unsupported = f"{f.array_dims}-dimensional array"
+        return base
+
+    def _import_for(self, ov: Override) -> None:
+        if ov.import_:
+            self.imports.add(ov.import_)
+        elif ov.python_type and "." in ov.python_type:
+            self.imports.add(ov.python_type.rsplit(".", 1)[0])
+
+    # -- queries -------------------------------------------------------------------------
+    def query(self, q: rq.Query, source: str) -> QueryDef | None:
+        where = f"query {q.name} ({source})"
+        cmd = q.cmd.lstrip(":")
+        if cmd == "execlastid":
+            self.errors.append(
+                f"{where}: :execlastid has no meaning on PostgreSQL; write :one with "
+                f"`RETURNING id` instead"
+            )
+            return None
+        if cmd not in _COMMANDS:
+            self.errors.append(f"{where}: unknown command :{cmd}")
+            return None
+        if any(p.column and p.column.is_sqlc_slice for p in q.params):
+            self.errors.append(
+                f"{where}: sqlc.slice expands to `IN ($1)`, which fails on PostgreSQL; write "
+                f"`col = ANY(@ids::type[])` instead"
+            )
+            return None
+        directives, doc = _split_comments(q.comments)
+        params = self._params(q, where)
+        fields = self._fields(q, where, directives)
+        return self._query_def(q, cmd=cmd, source=source, params=params, fields=fields, doc=doc)
+
+    def _params(self, q: rq.Query, where: str) -> list[FieldDef]:
+        out: list[FieldDef] = []
+        seen: set[str] = set()
+        for p in sorted(q.params, key=lambda p: p.number):
+            col = p.column or rq.Column()
+            f = self.field(col, where)
+            f.table_col = None
+            base = f.name if col.name else f"p{p.number}"
+            name, n = base, 2
+            while name in seen or name in ("db", "items", "page_size"):
+                name, n = f"{base}_{n}", n + 1
+            seen.add(name)
+            f.name = name
+            f.label = str(p.number)
+            f.unsupported = None
+            out.append(f)
+        return out
+
+    def _fields(self, q: rq.Query, where: str, directives: dict[str, list[str]]) -> list[FieldDef]:
+        nullable_embeds = set(directives.get("nullable-embed", []))
+        out = []
+        for col in q.columns:
+            if col.embed_table is not None:
+                out.append(self._embed(col, where, nullable_embeds))
+            else:
+                out.append(self.field(col, where))
+        names = [f.name for f in out]
+        for n in {n for n in names if names.count(n) > 1}:
+            self.errors.append(
+                f"{where}: two result columns are both named {n!r}; give one an alias"
+            )
+        return out
+
+    def _embed(self, col: rq.Column, where: str, nullable: set[str]) -> FieldDef:
+        et = col.embed_table or rq.Identifier()
+        pg = PgType(et.schema or self.default_schema, et.name)
+        table = self.tables.get(pg)
+        if table is None:
+            self.errors.append(f"{where}: sqlc.embed({et.name}): table not in the catalog")
+            table = TableDef(pg, "object", [])
+        name = ident(singular(col.name))
+        is_null = bool({col.name, et.name, name} & nullable)
+        f = FieldDef(name, col.name, pg, 0, is_null, f"models.{table.cls}", embed=table)
+        if is_null:
+            f.annotation += " | None"
+        return f
+
+    def _query_def(
+        self,
+        q: rq.Query,
+        *,
+        cmd: str,
+        source: str,
+        params: list[FieldDef],
+        fields: list[FieldDef],
+        doc: list[str],
+    ) -> QueryDef:
+        by_number = {int(p.label): p for p in params}
+        data_api_sql = _data_api_sql(q.text, by_number)
+        flat = [(f.label, f) for f in fields for _ in [0]]
+        labels: list[str] = []
+        unsupported = None
+        for label, f in flat:
+            if f.embed is not None:
+                labels.extend(c.label for c in f.embed.fields)
+                for c in f.embed.fields:
+                    if c.unsupported and unsupported is None:
+                        unsupported = f"{f.name}.{c.name}: {c.unsupported}"
+            else:
+                labels.append(label)
+                if f.unsupported and unsupported is None:
+                    unsupported = f"{f.name}: {f.unsupported}"
+        if unsupported is not None:
+            col, why = unsupported.split(": ", 1)
+            unsupported = (
+                f"column {col!r} of {q.name} has {why}, which the Data API cannot return "
+                f"(UnsupportedResultException); cast it to text or use the asyncpg lane"
+            )
+        row_cls, is_model = self._row_class(q, fields)
+        qd = QueryDef(
+            name=q.name,
+            func=snake(q.name),
+            const=const_name(q.name),
+            command=cmd,
+            sql=q.text,
+            data_api_sql=data_api_sql,
+            params=params,
+            fields=fields,
+            row_cls=row_cls,
+            row_is_model=is_model,
+            doc=doc,
+            source=source,
+            unique_labels=len(set(labels)) == len(labels),
+            unsupported=unsupported,
+        )
+        if cmd == "copyfrom":
+            t = q.insert_into_table or rq.Identifier()
+            qd.copy_table = f"{t.schema or self.default_schema}.{t.name}"
+            qd.copy_columns = [(p.column.name if p.column else "") for p in _sorted(q)]
+        return qd
+
+    def _row_class(self, q: rq.Query, fields: list[FieldDef]) -> tuple[str | None, bool]:
+        if not fields:
+            return None, False
+        sig = [(f.name, f.annotation, f.convert) for f in fields]
+        for t in self.tables.values():
+            if [(c.name, c.annotation, c.convert) for c in t.fields] == sig:
+                return t.cls, True
+        return f"{q.name}Row", False
+
+
+def _sorted(q: rq.Query) -> list[rq.Parameter]:
+    return sorted(q.params, key=lambda p: p.number)
+
+
+def _data_api_sql(sql: str, by_number: dict[int, FieldDef]) -> str:
+    """``$n`` -> ``:name``, plus a cast where no typeHint carries the type, unless the SQL
+    already casts the placeholder (``@ids::uuid[]``)."""
+    tokens = list(tokenize(sql))
+    out = []
+    for i, tok in enumerate(tokens):
+        p = by_number.get(int(tok.text[1:])) if tok.kind == "positional" else None
+        if p is None:
+            out.append(tok.text)
+            continue
+        casted = i + 1 < len(tokens) and tokens[i + 1].kind == "cast"
+        out.append(f":{p.name}::{_cast_sql(p)}" if p.cast and not casted else f":{p.name}")
+    return "".join(out)
+
+
+def _cast_sql(p: FieldDef) -> str:
+    return p.pg.sql() + "[]" * p.array_dims
+
+
+def _split_comments(comments: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    directives: dict[str, list[str]] = {}
+    doc: list[str] = []
+    for line in comments:
+        text = line.strip()
+        if text.startswith("@"):
+            key, _, rest = text[1:].partition(" ")
+            directives.setdefault(key, []).extend(rest.split())
+        else:
+            doc.append(line[1:] if line.startswith(" ") else line)
+    while doc and not doc[-1].strip():
+        doc.pop()
+    return directives, doc
+
+
+def build(req: rq.GenerateRequest, opts: PluginOptions) -> Build:
+    """Resolve the whole request; raise :class:`CodegenError` listing every problem."""
+    r = _Resolver(req, opts)
+    files: dict[str, list[QueryDef]] = {}
+    for q in req.queries:
+        source = _source_path(req, q.filename)
+        qd = r.query(q, source)
+        if qd is not None:
+            files.setdefault(q.filename, []).append(qd)
+    if r.errors:
+        raise CodegenError("\n".join(r.errors))
+    return Build(
+        package=opts.package,
+        enums=sorted(r.enums.values(), key=lambda e: e.cls),
+        tables=list(r.tables.values()),
+        files=files,
+        imports=r.imports,
+    )
+
+
+def _source_path(req: rq.GenerateRequest, filename: str) -> str:
+    # sqlc reports the base name only; when the queries setting is one directory, prefix it.
+    dirs = req.settings.queries
+    if len(dirs) == 1 and not dirs[0].endswith(".sql"):
+        return f"{dirs[0].rstrip('/')}/{filename}"
+    return filename

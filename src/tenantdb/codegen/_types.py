@@ -1,0 +1,162 @@
+"""The one PostgreSQL -> Python -> Data API type table, and the alias normaliser.
+
+sqlc reports type names unnormalised (``bigserial``, ``pg_catalog.int8``, ``bigint``,
+``int8``, ``integer``, ``other.mood`` with an empty schema, ``timestamp with time zone``…).
+:func:`canonical` maps every spelling to ``(schema, name)``; :data:`BUILTINS` says, per
+canonical built-in, what the Python annotation is, which Data API typeHint carries it, how
+asyncpg's value must be converted (most need nothing), how Data API text decodes, and
+whether the Data API can return it at all.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ("ALIASES", "BUILTINS", "PgType", "TypeSpec", "canonical")
+
+
+class TypeSpec(msgspec.Struct, frozen=True, kw_only=True):
+    py: str
+    """Annotation (module-qualified: ``decimal.Decimal``)."""
+    module: str | None = None
+    """Module the annotation needs imported."""
+    hint: str | None = None
+    """Data API typeHint for a stringValue parameter (then no cast is needed)."""
+    cast_after_hint: bool = False
+    """Cast even with a hint (the hint's type is not the column type: jsonb, timestamptz)."""
+    record: str = "none"
+    """asyncpg value -> declared type: ``none`` or ``json``."""
+    text: str | None = None
+    """Name of the ``tenantdb._codecs`` decoder for the Data API value, or None (as is)."""
+    data_api: bool = True
+    """False: the Data API answers UnsupportedResultException for this result type."""
+
+
+class PgType(msgspec.Struct, frozen=True):
+    schema: str
+    name: str
+
+    def sql(self) -> str:
+        """The type as written in a cast (``pg_catalog`` names unqualified)."""
+        if self.schema == "pg_catalog":
+            return self.name
+        return f"{_quote(self.schema)}.{_quote(self.name)}"
+
+    def dotted(self) -> str:
+        return self.name if self.schema == "pg_catalog" else f"{self.schema}.{self.name}"
+
+
+def _quote(ident: str) -> str:
+    if ident.isidentifier() and ident.islower():
+        return ident
+    return '"' + ident.replace('"', '""') + '"'
+
+
+_INT = TypeSpec(py="int")
+_TEXT = TypeSpec(py="str")
+_NO_DATA_API_STR = TypeSpec(py="str", data_api=False)
+
+BUILTINS: dict[str, TypeSpec] = {
+    "int2": _INT,
+    "int4": _INT,
+    "int8": _INT,
+    "oid": _INT,
+    "float4": TypeSpec(py="float"),
+    "float8": TypeSpec(py="float"),
+    "numeric": TypeSpec(py="decimal.Decimal", module="decimal", hint="DECIMAL", text="numeric"),
+    "bool": TypeSpec(py="bool"),
+    "text": _TEXT,
+    "varchar": _TEXT,
+    "bpchar": _TEXT,
+    "char": _TEXT,
+    "name": _TEXT,
+    "citext": _TEXT,
+    "uuid": TypeSpec(py="uuid.UUID", module="uuid", hint="UUID", text="uuid"),
+    "date": TypeSpec(py="datetime.date", module="datetime", hint="DATE", text="date"),
+    "time": TypeSpec(py="datetime.time", module="datetime", hint="TIME", text="time"),
+    "timetz": TypeSpec(py="datetime.time", module="datetime", data_api=False),
+    "timestamp": TypeSpec(
+        py="datetime.datetime", module="datetime", hint="TIMESTAMP", text="timestamp"
+    ),
+    "timestamptz": TypeSpec(
+        py="datetime.datetime",
+        module="datetime",
+        hint="TIMESTAMP",
+        cast_after_hint=True,
+        text="timestamptz",
+    ),
+    "interval": TypeSpec(py="datetime.timedelta", module="datetime", data_api=False),
+    "bytea": TypeSpec(py="bytes"),
+    "json": TypeSpec(py="JsonValue", hint="JSON", record="json", text="json"),
+    "jsonb": TypeSpec(
+        py="JsonValue", hint="JSON", cast_after_hint=True, record="json", text="json"
+    ),
+    "inet": TypeSpec(
+        py="ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Interface"
+        " | ipaddress.IPv6Interface",
+        module="ipaddress",
+        text="inet",
+    ),
+    "cidr": TypeSpec(
+        py="ipaddress.IPv4Network | ipaddress.IPv6Network", module="ipaddress", text="cidr"
+    ),
+    "tsvector": _NO_DATA_API_STR,
+    "tsquery": _NO_DATA_API_STR,
+    "money": _NO_DATA_API_STR,
+    "macaddr": _NO_DATA_API_STR,
+    "macaddr8": _NO_DATA_API_STR,
+    "xml": _NO_DATA_API_STR,
+    "bit": _NO_DATA_API_STR,
+    "varbit": _NO_DATA_API_STR,
+    "regclass": _NO_DATA_API_STR,
+    "regconfig": _NO_DATA_API_STR,
+    "void": TypeSpec(py="None", data_api=False),
+}
+"""Canonical pg_catalog type -> how it travels. Anything absent fails loudly at codegen."""
+
+ALIASES: dict[str, str] = {
+    "smallint": "int2",
+    "integer": "int4",
+    "int": "int4",
+    "bigint": "int8",
+    "smallserial": "int2",
+    "serial": "int4",
+    "bigserial": "int8",
+    "serial2": "int2",
+    "serial4": "int4",
+    "serial8": "int8",
+    "real": "float4",
+    "float": "float8",
+    "double precision": "float8",
+    "decimal": "numeric",
+    "boolean": "bool",
+    "character varying": "varchar",
+    "character": "bpchar",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "bit varying": "varbit",
+}
+"""Every spelling sqlc has been seen to report -> the canonical pg_catalog name."""
+
+
+def canonical(schema: str, name: str, *, user_types: dict[str, set[str]]) -> PgType:
+    """Normalise a type as sqlc reports it.
+
+    ``user_types`` maps each non-system schema to its enum/composite/table names, so an
+    unqualified user type lands in the schema that defines it (the default schema first).
+    """
+    if not schema and "." in name:
+        schema, name = name.split(".", 1)
+    low = name.lower()
+    if schema in ("", "pg_catalog"):
+        base = ALIASES.get(low, low)
+        if base in BUILTINS:
+            return PgType("pg_catalog", base)
+    if schema and schema != "pg_catalog":
+        return PgType(schema, name)
+    for sch, names in user_types.items():
+        if name in names:
+            return PgType(sch, name)
+    return PgType(schema or "pg_catalog", name)
