@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -172,3 +173,19 @@ async def test_static_key_with_slug_validator(ed_key: ed25519.Ed25519PrivateKey)
 def test_unsafe_configuration_is_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         JwtVerifier(audience=AUD, issuer=ISS, **kwargs)
+
+
+async def test_unreachable_jwks_fails_closed(rsa_key: rsa.RSAPrivateKey) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    verifier = JwtVerifier(
+        algorithms=("RS256",),
+        audience=AUD,
+        issuer=ISS,
+        jwks_url=f"http://127.0.0.1:{port}/jwks.json",
+        jwks_timeout=2.0,
+    )
+    with pytest.raises(ContextError) as info:
+        await verifier.verify(_rs256(rsa_key, _claims()))
+    assert info.value.variable == "authorization"

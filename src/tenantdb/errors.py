@@ -65,7 +65,9 @@ class UnsupportedQueryError(QueryError):
     Not retryable: it fails the same way every time; run it on the asyncpg lane instead.
     """
 
-    def __init__(self, message: str, *, query: str | None = None, column: str | None = None):
+    def __init__(
+        self, message: str, *, query: str | None = None, column: str | None = None
+    ) -> None:
         super().__init__(message, query=query)
         self.column = column
 
