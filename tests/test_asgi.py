@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import jwt
 import pytest
+import structlog
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tenantdb.asgi import TenantContextMiddleware, bearer_resolver, header_resolver
@@ -149,6 +150,18 @@ async def test_bearer_resolver_verifies_the_token() -> None:
         assert denied[0]["status"] == 401
         assert json.loads(denied[1]["body"])["variable"] == "authorization"
     assert len(app.seen) == 1
+
+
+async def test_tenant_id_is_bound_for_structlog_during_the_request() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(structlog.contextvars.get_contextvars())
+
+    mw = TenantContextMiddleware(app, resolver=header_resolver(trust_proxy_headers=True))
+    await _call(mw, _http((b"x-tenant-id", A.encode())))
+    assert seen == [{"tenant_id": A}]
+    assert "tenant_id" not in structlog.contextvars.get_contextvars()
 
 
 def test_header_resolver_requires_explicit_trust() -> None:

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import nullcontext
 from typing import Any
+
+import structlog
 
 from tenantdb.context import (
     IdValidator,
@@ -42,11 +45,19 @@ _Resolver = Callable[[_Scope], Awaitable[TenantContext]]
 
 
 class TenantContextMiddleware:
-    """Binds the resolved context for each HTTP request; 401 when resolution fails."""
+    """Binds the resolved context for each HTTP request; 401 when resolution fails.
 
-    def __init__(self, app: _ASGIApp, *, resolver: _Resolver) -> None:
+    With ``bind_log_context`` (default) the request's ``tenant_id`` is also bound in
+    structlog's contextvars, so every log line of the request carries it (with structlog's
+    default ``merge_contextvars`` processor).
+    """
+
+    def __init__(
+        self, app: _ASGIApp, *, resolver: _Resolver, bind_log_context: bool = True
+    ) -> None:
         self.app = app
         self.resolver = resolver
+        self.bind_log_context = bind_log_context
 
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +68,12 @@ class TenantContextMiddleware:
         except ContextError as exc:
             await _unauthorized(send, exc)
             return
-        with bind_context(ctx):
+        logs = (
+            structlog.contextvars.bound_contextvars(tenant_id=ctx.tenant_id)
+            if self.bind_log_context
+            else nullcontext()
+        )
+        with bind_context(ctx), logs:
             await self.app(scope, receive, send)
 
 
