@@ -167,3 +167,12 @@ async def test_tenant_id_is_bound_for_structlog_during_the_request() -> None:
 def test_header_resolver_requires_explicit_trust() -> None:
     with pytest.raises(ConfigurationError):
         header_resolver(trust_proxy_headers=False)
+
+
+async def test_401_body_does_not_echo_a_long_hostile_header() -> None:
+    mw = TenantContextMiddleware(RecordingApp(), resolver=header_resolver(trust_proxy_headers=True))
+    hostile = b"'; DROP TABLE bookings; --" + b"A" * 10_000 + b"TAIL"
+    start, body = await _call(mw, _http((b"x-tenant-id", hostile)))
+    assert start["status"] == 401
+    assert len(body["body"]) < 300
+    assert b"TAIL" not in body["body"]

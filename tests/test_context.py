@@ -245,3 +245,15 @@ def test_replace_cannot_smuggle_an_invalid_id() -> None:
     ctx = TenantContext(tenant_id=TENANT)
     with pytest.raises(ContextError):
         msgspec.structs.replace(ctx, tenant_id=TENANT.upper())
+
+
+@given(st.text(max_size=80))
+def test_slug_validator_accepts_only_short_ascii_labels(value: str) -> None:
+    try:
+        TenantContext(tenant_id=value, validator=slug_id)
+    except ContextError:
+        return
+    assert value.isascii()
+    assert 1 <= len(value) <= 63
+    assert value == value.lower().strip("-")
+    assert value not in slug_id.reserved
