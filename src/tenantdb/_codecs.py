@@ -12,7 +12,7 @@ import decimal
 import ipaddress
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 
@@ -34,7 +34,14 @@ __all__ = (
     "map_array",
 )
 
-JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+if TYPE_CHECKING:
+    JsonValue: TypeAlias = (
+        str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
+    )
+else:
+    # At run time the alias must be introspectable (msgspec.convert, typing.get_type_hints on
+    # generated Structs); Python 3.11 has no recursive runtime aliases, so nesting is Any.
+    JsonValue = str | int | float | bool | list[Any] | dict[str, Any] | None
 """Any JSON document, decoded to plain Python values (what a jsonb column holds by default)."""
 
 _json_encode = msgspec.json.encode
