@@ -1,12 +1,12 @@
 """Test configuration: fixture plugins live in ``tests/fix_*.py`` (psycopg style).
 
-Every async test runs on asyncio through anyio's pytest plugin, in one session-wide event
-loop, so session fixtures (the embedded PostgreSQL, pools, the gateway) are shared.
+Every async test runs on asyncio through anyio's pytest plugin (``anyio_mode = "auto"``), in
+one session-wide event loop, so session fixtures (the embedded PostgreSQL, pools, the gateway)
+are shared.
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,3 @@ pytest_plugins = tuple(sorted(p.stem for p in Path(__file__).parent.glob("fix_*.
 def anyio_backend() -> str:
     return "asyncio"
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
