@@ -1,17 +1,84 @@
 """tenantdb: typed, async, multi-tenant data access for PostgreSQL.
 
 Generated query functions run on an executor from ``Database.tenant(ctx)`` (one RLS
-transaction) or ``Database.admin()``; see the README for the whole picture.
+transaction) or ``Database.admin()``::
+
+    db = tenantdb.Database(admin=ADMIN_DSN, tenant=TENANT_DSN)   # or tenant=tenantdb.DataApi(...)
+    async with db:
+        ctx = tenantdb.TenantContext(tenant_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        async with db.tenant(ctx) as tx:
+            booking = await bookings.get_booking(tx, id=booking_id)
 """
 
 from tenantdb import errors
-from tenantdb.errors import ConfigurationError, TenantDBError
+from tenantdb.asgi import TenantContextMiddleware
+from tenantdb.context import (
+    TENANT_SETTING,
+    USER_SETTING,
+    IdValidator,
+    JwtVerifier,
+    SlugId,
+    TenantContext,
+    UuidId,
+    bind_context,
+    context_from_headers,
+    current_context,
+    current_context_or_none,
+    slug_id,
+    uuid_id,
+)
+from tenantdb.dataapi_config import DataApi
+from tenantdb.database import Database, Health
+from tenantdb.drivers.base import Executor
+from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.errors import (
+    ConfigurationError,
+    ContextError,
+    QueryError,
+    TenantDBError,
+    TransactionTimeoutError,
+    TransportError,
+)
+from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
+from tenantdb.query import Column, Command, Param, Query
 
 __version__ = "0.1.0"
 
 __all__ = (
+    "TENANT_SETTING",
+    "USER_SETTING",
+    "Column",
+    "Command",
     "ConfigurationError",
+    "ContextError",
+    "DataApi",
+    "Database",
+    "Executor",
+    "Health",
+    "IdValidator",
+    "Isolation",
+    "JwtVerifier",
+    "Metrics",
+    "MetricsSnapshot",
+    "Param",
+    "Query",
+    "QueryError",
+    "QueryStats",
+    "SlugId",
+    "TenantContext",
+    "TenantContextMiddleware",
     "TenantDBError",
+    "TenantStats",
+    "Transaction",
+    "TransactionTimeoutError",
+    "TransportError",
+    "UuidId",
     "__version__",
+    "bind_context",
+    "context_from_headers",
+    "current_context",
+    "current_context_or_none",
     "errors",
+    "slug_id",
+    "uuid_id",
 )
