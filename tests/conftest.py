@@ -17,4 +17,3 @@ pytest_plugins = tuple(sorted(p.stem for p in Path(__file__).parent.glob("fix_*.
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
-
