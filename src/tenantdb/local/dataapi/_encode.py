@@ -42,7 +42,7 @@ _CATEGORY = {
         ("text", "varchar", "bpchar", "char", "name", "uuid", "date", "time", "timestamp"),
         "string",
     ),
-    **dict.fromkeys(("inet", "cidr", "xml", "citext"), "string"),
+    **dict.fromkeys(("inet", "cidr", "xml", "citext", "void"), "string"),
 }
 # java.sql.Types codes pgjdbc reports (TypeInfoCache)
 _JAVA_TYPE = {
