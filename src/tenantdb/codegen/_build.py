@@ -56,6 +56,8 @@ class FieldDef:
     """Callable expression turning the Python argument into what drivers bind (json)."""
     embed: TableDef | None = None
     table_col: tuple[str, str] | None = None
+    enum_map: tuple[str, str] | None = None
+    """(constant, enum class) of the label -> member dict the conversion uses."""
 
 
 @dataclass
@@ -212,7 +214,9 @@ class _Resolver:
                 f.convert = f"msgspec.convert({{v}}, {t}, strict=False)"
             return t
         if enum is not None:
-            f.convert = f"_{const_name(enum.cls)}_BY_LABEL[{{v}}]"
+            const = f"_{const_name(enum.cls)}_BY_LABEL"
+            f.enum_map = (const, enum.cls)
+            f.convert = f"{const}[{{v}}]"
             return f"models.{enum.cls}"
         if spec is not None:
             f.convert = "_codecs.decode_json({v})" if is_json else None

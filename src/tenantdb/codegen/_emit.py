@@ -211,9 +211,9 @@ def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str,
 def _convert_expr(f: FieldDef, value: str, enum_maps: dict[str, str]) -> str:
     if f.convert is None:
         return value
-    if "_BY_LABEL[" in f.convert:
-        const = f.convert.split("[", 1)[0]
-        enum_maps[const] = f.annotation.split("models.", 1)[1].split(" ")[0].rstrip("]")
+    if f.enum_map is not None:
+        const, cls = f.enum_map
+        enum_maps[const] = cls
     if f.nullable:
         return f"None if (v := {value}) is None else {f.convert.format(v='v')}"
     return f.convert.format(v=value)
