@@ -33,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
 
 import anyio
 import asyncpg
@@ -42,6 +42,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from tenantdb.drivers import _asyncpg_sql as sql
 from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
+from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
 from tenantdb.drivers.lane import Isolation, Transaction
 from tenantdb.errors import ConfigurationError, ContextError, TenantDBError, error_for_sqlstate
 from tenantdb.query import Command, Query
@@ -333,12 +334,14 @@ class _AsyncpgTx:
     transaction (I-14), maps driver errors in one place and records one metric per query.
     """
 
-    __slots__ = ("_broken", "_closed", "_ctx", "_depth", "_lane", "connection")
+    __slots__ = ("_broken", "_closed", "_ctx", "_depth", "_inner", "_lane", "connection")
 
     def __init__(self, lane: AsyncpgLane, conn: _Conn, ctx: TenantContext | None) -> None:
         self._lane = lane
         self.connection = conn
         self._ctx = ctx
+        # A pool proxy forwards every Connection method; AsyncpgExecutor only calls those.
+        self._inner = AsyncpgExecutor(cast("asyncpg.Connection[Any]", conn))
         self._closed = False
         self._broken = False
         self._depth = 0
@@ -368,57 +371,58 @@ class _AsyncpgTx:
     def _done(self, query: Query[Any], rows: int, t0: float) -> None:
         self._lane._record_query(self._ctx, query.name, rows, t0, None)
 
-    # -- Executor --------------------------------------------------------------------------------
+    # -- Executor: rows are built by AsyncpgExecutor; guards, errors and metrics are ours ---------
     async def one(self, query: Query[R], args: Sequence[object]) -> R | None:
-        conn = self._guard(query)
+        self._guard(query)
         t0 = time.perf_counter()
         try:
-            record = await conn.fetchrow(query.sql, *_encode(query, args))
+            row = await self._inner.one(query, _checked(query, args))
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
-        self._done(query, 0 if record is None else 1, t0)
-        return None if record is None else _decode(query, record)
+        self._done(query, 0 if row is None else 1, t0)
+        return row
 
     async def many(self, query: Query[R], args: Sequence[object]) -> list[R]:
-        conn = self._guard(query)
+        self._guard(query)
         t0 = time.perf_counter()
         try:
-            records = await conn.fetch(query.sql, *_encode(query, args))
+            rows = await self._inner.many(query, _checked(query, args))
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
-        self._done(query, len(records), t0)
-        return [_decode(query, r) for r in records]
+        self._done(query, len(rows), t0)
+        return rows
 
     async def stream(
         self, query: Query[R], args: Sequence[object], *, page_size: int = 500
     ) -> AsyncIterator[R]:
         """Rows through a server-side portal, ``page_size`` rows per round trip."""
-        conn = self._guard(query)
+        self._guard(query)
         t0 = time.perf_counter()
-        rows = 0
+        count = 0
+        rows = self._inner.stream(query, _checked(query, args), page_size=page_size)
         try:
-            cursor = conn.cursor(query.sql, *_encode(query, args), prefetch=page_size)
-            async for record in cursor:
-                rows += 1
-                yield _decode(query, record)
-                self._guard(query)
+            async for row in rows:
+                count += 1
+                yield row
+                self._guard(query)  # the block may have ended while the caller held a row
         except TenantDBError:
             raise
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
-        self._done(query, rows, t0)
+        finally:
+            await rows.aclose()  # type: ignore[attr-defined]
+        self._done(query, count, t0)
 
     async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
         await self.execrows(query, args)
 
     async def execrows(self, query: Query[Any], args: Sequence[object]) -> int:
-        conn = self._guard(query)
+        self._guard(query)
         t0 = time.perf_counter()
         try:
-            status = await conn.execute(query.sql, *_encode(query, args))
+            count = await self._inner.execrows(query, _checked(query, args))
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
-        count = _status_count(status)
         self._done(query, count, t0)
         return count
 
@@ -428,43 +432,22 @@ class _AsyncpgTx:
         if query.copy_table is None or not query.copy_columns:
             raise ConfigurationError(f"query {query.name} has no copy_table/copy_columns")
         t0 = time.perf_counter()
-        encoded = [list(_encode(query, row)) for row in rows]
+        checked = [_checked(query, row) for row in rows]
         try:
             if self._lane.name == "admin":
-                table, schema = _split_table(query.copy_table)
-                status = await conn.copy_records_to_table(
-                    table,
-                    schema_name=schema,
-                    records=encoded,
-                    columns=list(query.copy_columns),
-                )
+                count = await self._inner.copy(query, checked)
             else:
-                status = await self._insert_unnest(conn, query, encoded)
+                count = _status_count(await _insert_unnest(conn, query, checked))
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
-        count = _status_count(status)
         self._done(query, count, t0)
         return count
 
-    async def _insert_unnest(self, conn: _Conn, query: Query[Any], rows: list[list[object]]) -> str:
-        params = query.params
-        if any(p.array_dims for p in params):
-            # unnest() flattens nested arrays: fall back to one pipelined INSERT per row.
-            statement = sql.values_insert_sql(query.copy_table or "", query.copy_columns, params)
-            await conn.executemany(statement, rows)
-            return f"INSERT 0 {len(rows)}"
-        statement = sql.unnest_insert_sql(
-            query.copy_table or "", query.copy_columns, [p.pg_type for p in params]
-        )
-        columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in params]
-        status: str = await conn.execute(statement, *columns)
-        return status
-
     async def batch_exec(self, query: Query[Any], arg_rows: Sequence[Sequence[object]]) -> None:
-        conn = self._guard(query)
+        self._guard(query)
         t0 = time.perf_counter()
         try:
-            await conn.executemany(query.sql, [_encode(query, a) for a in arg_rows])
+            await self._inner.batch_exec(query, [_checked(query, a) for a in arg_rows])
         except Exception as exc:
             raise self._fail(exc, query, t0) from exc
         self._done(query, len(arg_rows), t0)
@@ -472,16 +455,26 @@ class _AsyncpgTx:
     async def batch_one(
         self, query: Query[R], arg_rows: Sequence[Sequence[object]]
     ) -> list[R | None]:
-        results: list[R | None] = []
-        for args in arg_rows:
-            row = await self.one(query, args)
-            results.append(row)
-        return results
+        self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            rows = await self._inner.batch_one(query, [_checked(query, a) for a in arg_rows])
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, sum(r is not None for r in rows), t0)
+        return rows
 
     async def batch_many(
         self, query: Query[R], arg_rows: Sequence[Sequence[object]]
     ) -> list[list[R]]:
-        return [await self.many(query, args) for args in arg_rows]
+        self._guard(query)
+        t0 = time.perf_counter()
+        try:
+            rows = await self._inner.batch_many(query, [_checked(query, a) for a in arg_rows])
+        except Exception as exc:
+            raise self._fail(exc, query, t0) from exc
+        self._done(query, sum(len(r) for r in rows), t0)
+        return rows
 
     # -- savepoints ------------------------------------------------------------------------------
     def savepoint(self) -> AbstractAsyncContextManager[Transaction]:
@@ -545,7 +538,7 @@ _SAVEPOINT_QUERY: Query[Any] = Query(
 )
 
 
-def _encode(query: Query[Any], args: Sequence[object]) -> Sequence[object]:
+def _checked(query: Query[Any], args: Sequence[object]) -> Sequence[object]:
     """The arguments as bound (generated functions already applied ``Param.encode``)."""
     if query.params and len(args) != len(query.params):
         raise ConfigurationError(
@@ -554,20 +547,21 @@ def _encode(query: Query[Any], args: Sequence[object]) -> Sequence[object]:
     return args
 
 
-def _decode(query: Query[R], record: Sequence[Any]) -> R:
-    if query.from_record is not None:
-        return query.from_record(record)
-    if query.row is not None:
-        return query.row(*record)
-    raise ConfigurationError(f"query {query.name} returns rows but has no row type")
+async def _insert_unnest(conn: _Conn, query: Query[Any], rows: Sequence[Sequence[object]]) -> str:
+    """The tenant lane's ``:copyfrom``: one INSERT … SELECT FROM unnest(column arrays)."""
+    params = query.params
+    table = query.copy_table or ""
+    if any(p.array_dims for p in params):
+        # unnest() flattens nested arrays: fall back to one pipelined INSERT per row.
+        await conn.executemany(sql.values_insert_sql(table, query.copy_columns, params), rows)
+        return f"INSERT 0 {len(rows)}"
+    statement = sql.unnest_insert_sql(table, query.copy_columns, [p.pg_type for p in params])
+    columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in params]
+    status: str = await conn.execute(statement, *columns)
+    return status
 
 
 def _status_count(status: str) -> int:
     """Rows affected from a command tag (``INSERT 0 5``, ``UPDATE 3``, ``COPY 10``)."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
-
-
-def _split_table(table: str) -> tuple[str, str | None]:
-    schema, _, name = table.rpartition(".")
-    return name, (schema or None)
