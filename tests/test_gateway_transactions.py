@@ -1,0 +1,145 @@
+"""Gateway transactions: lifetimes, the reaper, one call at a time, ids bound to their caller."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anyio
+import asyncpg
+import pytest
+from botocore.exceptions import ClientError
+from fix_gateway import Api, open_rds_data, param
+
+from tenantdb.local import LocalDataApi, LocalPostgres
+
+
+def code(exc: ClientError) -> str:
+    return str(exc.response["Error"]["Code"])
+
+
+async def _gateway_backends(local_pg: LocalPostgres, database: str) -> list[Any]:
+    conn = await asyncpg.connect(local_pg.dsn("postgres", database))
+    try:
+        return list(
+            await conn.fetch(
+                "select state from pg_stat_activity "
+                "where application_name = 'tenantdb-dataapi' and datname = $1",
+                database,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_reaper_rolls_back_idle_transaction_without_another_call(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    async with (
+        LocalDataApi(local_pg, transaction_idle_timeout=0.2) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        tx = await api.begin()
+        await api.execute("select 1", transactionId=tx)
+        assert gw.open_transactions == 1
+        with anyio.fail_after(5):
+            while gw.open_transactions:  # noqa: ASYNC110 - polling the reaper's effect
+                await anyio.sleep(0.05)
+        states = [r["state"] for r in await _gateway_backends(local_pg, gateway_db)]
+        assert "idle in transaction" not in states
+        with pytest.raises(ClientError) as err:
+            await api.commit(tx)
+        assert code(err.value) == "TransactionNotFoundException"
+        assert "expired" in err.value.response["Error"]["Message"]
+
+
+async def test_max_age_ends_a_busy_transaction(local_pg: LocalPostgres, gateway_db: str) -> None:
+    async with (
+        LocalDataApi(local_pg, transaction_idle_timeout=30, transaction_max_age=0.5) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        tx = await api.begin()
+        error: ClientError | None = None
+        with anyio.fail_after(10):
+            while error is None:  # never idle, yet it must end once it is older than max age
+                try:
+                    await api.execute("select 1", transactionId=tx)
+                except ClientError as exc:
+                    error = exc
+                await anyio.sleep(0.05)
+        assert code(error) == "TransactionNotFoundException"
+
+
+async def test_activity_keeps_a_transaction_alive(local_pg: LocalPostgres, gateway_db: str) -> None:
+    async with (
+        LocalDataApi(local_pg, transaction_idle_timeout=0.4) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        tx = await api.begin()
+        for _ in range(6):  # 6 x 0.15 s is longer than the idle timeout in total
+            await api.execute("select 1", transactionId=tx)
+            await anyio.sleep(0.15)
+        assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+
+
+async def test_still_running_applies_to_commit_too(api: Api) -> None:
+    tx = await api.begin()
+    slow = asyncio.ensure_future(api.execute("select pg_sleep(0.8)", transactionId=tx))
+    await anyio.sleep(0.3)
+    with pytest.raises(ClientError) as err:
+        await api.commit(tx)
+    assert err.value.response["Error"]["Message"] == "Transaction is still running a query"
+    await slow
+    assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+
+
+async def test_transaction_id_is_bound_to_its_secret(api: Api, tenant_api: Api) -> None:
+    """A tenant-secret caller cannot ride an admin (BYPASSRLS) transaction, and vice versa."""
+    admin_tx = await api.begin()
+    with pytest.raises(ClientError) as err:
+        await tenant_api.execute("select count(*) from rls_items", transactionId=admin_tx)
+    assert code(err.value) == "TransactionNotFoundException"
+    with pytest.raises(ClientError):
+        await tenant_api.commit(admin_tx)
+    tenant_tx = await tenant_api.begin()
+    with pytest.raises(ClientError):
+        await api.execute("select 1", transactionId=tenant_tx)
+    await api.rollback(admin_tx)
+    await tenant_api.rollback(tenant_tx)
+
+
+async def test_commit_of_aborted_transaction_is_an_error(api: Api) -> None:
+    k = "aborted-commit"
+    tx = await api.begin()
+    await api.execute("insert into t(tag) values (:k)", param("k", stringValue=k), transactionId=tx)
+    with pytest.raises(ClientError):
+        await api.execute("select 1/0", transactionId=tx)
+    with pytest.raises(ClientError) as err:
+        await api.commit(tx)
+    assert code(err.value) == "DatabaseErrorException"
+    assert err.value.response["Error"]["Message"].endswith("SQLState: 25P02")
+    res = await api.execute("select count(*) from t where tag = :k", param("k", stringValue=k))
+    assert res["records"] == [[{"longValue": 0}]]
+
+
+async def test_session_settings_persist_inside_a_transaction(api: Api) -> None:
+    tx = await api.begin()
+    await api.execute("set search_path to pg_catalog", transactionId=tx)
+    res = await api.execute("show search_path", transactionId=tx)
+    assert res["records"] == [[{"stringValue": "pg_catalog"}]]
+    await api.rollback(tx)
+
+
+async def test_no_transaction_left_open_after_commit_and_rollback(
+    gateway: LocalDataApi, api: Api
+) -> None:
+    before = gateway.open_transactions
+    txs = [await api.begin() for _ in range(3)]
+    assert gateway.open_transactions == before + 3
+    await api.commit(txs[0])
+    await api.rollback(txs[1])
+    await api.commit(txs[2])
+    assert gateway.open_transactions == before
