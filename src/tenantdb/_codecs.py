@@ -143,10 +143,12 @@ def decode_inet(
     | ipaddress.IPv4Interface
     | ipaddress.IPv6Interface
 ):
-    """PostgreSQL inet text: an address, or an interface when a non-host prefix is shown."""
-    if "/" in value:
-        return ipaddress.ip_interface(value)
-    return ipaddress.ip_address(value)
+    """PostgreSQL inet text -> what asyncpg returns: an address for a host (no prefix, or
+    /32 and /128 as ``inet::text`` prints them), else an interface."""
+    iface = ipaddress.ip_interface(value)
+    if iface.network.prefixlen == iface.max_prefixlen:
+        return iface.ip
+    return iface
 
 
 def decode_cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
