@@ -1,0 +1,128 @@
+"""One long-lived aioboto3 ``rds-data`` client per lane, reading result bodies raw.
+
+Client settings (DATA_API.md §7): SDK retries off (the lane retries only what is safe, see
+``_dataapi_retry``), read timeout above the Data API's 45 s statement limit, connect timeout
+``PoolOptions.connect_timeout``, and ``max_pool_connections`` equal to the lane's pool size, so
+the HTTP pool is the concurrency limit just as the asyncpg pool is on the other lane.
+
+ExecuteStatement bodies bypass botocore's response parser: a ``before-parse`` hook keeps the raw
+bytes and hands botocore ``{}``; ``_dataapi_codec`` decodes the bytes with msgspec. Error bodies
+(status >= 300) are left to botocore, so errors keep their modeled codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import aioboto3
+from aiobotocore.config import AioConfig
+
+from tenantdb.drivers._dataapi_codec import ExecuteResult, parse_execute
+
+if TYPE_CHECKING:
+    from tenantdb.dataapi_config import DataApi
+
+__all__ = ("READ_TIMEOUT_S", "DataApiClient", "keep_raw_body")
+
+READ_TIMEOUT_S = 70.0
+"""Above the Data API's 45 s statement limit, so the service answers before the SDK gives up."""
+_RAW = "tenantdb_raw_body"
+
+
+def keep_raw_body(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """``before-parse`` hook: stash a successful body and let botocore parse ``{}``."""
+    if response_dict.get("status_code", 500) < 300:
+        customized_response_dict[_RAW] = response_dict["body"]
+        response_dict["body"] = b"{}"
+
+
+class DataApiClient:
+    """The five rds-data operations the lane uses, with the ARNs and database filled in."""
+
+    def __init__(self, config: DataApi, *, pool_size: int, connect_timeout: float) -> None:
+        self.config = config
+        self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._client: Any = None
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        cfg = self.config
+        session: Any = cfg.session
+        if session is None:
+            session = aioboto3.Session(
+                aws_access_key_id=cfg.aws_access_key_id,
+                aws_secret_access_key=cfg.aws_secret_access_key,
+                region_name=cfg.region,
+            )
+        aio_config = AioConfig(
+            retries={"mode": "standard", "max_attempts": 1},
+            connect_timeout=self._connect_timeout,
+            read_timeout=READ_TIMEOUT_S,
+            max_pool_connections=self._pool_size,
+        )
+        stack = contextlib.AsyncExitStack()
+        client = await stack.enter_async_context(
+            session.client(
+                "rds-data",
+                region_name=cfg.region,
+                endpoint_url=cfg.endpoint_url,
+                config=aio_config,
+            )
+        )
+        client.meta.events.register("before-parse.rds-data.ExecuteStatement", keep_raw_body)
+        self._stack, self._client = stack, client
+
+    async def close(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+    @property
+    def client(self) -> Any:
+        """The underlying aiobotocore client (tests register event hooks on it)."""
+        return self._client
+
+    def _base(self) -> dict[str, str]:
+        return {"resourceArn": self.config.resource_arn, "secretArn": self.config.secret_arn}
+
+    async def begin(self) -> str:
+        res = await self._client.begin_transaction(**self._base(), database=self.config.database)
+        tx_id: str = res["transactionId"]
+        return tx_id
+
+    async def execute(
+        self, sql: str, parameters: list[dict[str, Any]], transaction_id: str
+    ) -> ExecuteResult:
+        res = await self._client.execute_statement(
+            **self._base(), sql=sql, parameters=parameters, transactionId=transaction_id
+        )
+        return parse_execute(res.get(_RAW, b""))
+
+    async def batch_execute(
+        self, sql: str, parameter_sets: list[list[dict[str, Any]]], transaction_id: str
+    ) -> None:
+        await self._client.batch_execute_statement(
+            **self._base(), sql=sql, parameterSets=parameter_sets, transactionId=transaction_id
+        )
+
+    async def commit(self, transaction_id: str) -> str:
+        res = await self._client.commit_transaction(**self._base(), transactionId=transaction_id)
+        return str(res.get("transactionStatus", ""))
+
+    async def rollback(self, transaction_id: str) -> str:
+        res = await self._client.rollback_transaction(**self._base(), transactionId=transaction_id)
+        return str(res.get("transactionStatus", ""))
+
+    async def server_version(self) -> str:
+        """``SHOW server_version`` outside any transaction (sets nothing, reads no table)."""
+        res = await self._client.execute_statement(
+            **self._base(), sql="SHOW server_version", database=self.config.database
+        )
+        rows = parse_execute(res.get(_RAW, b"")).records or [[{"isNull": True}]]
+        return str(next(iter(rows[0][0].values())))

@@ -1,0 +1,213 @@
+"""Data API values: ``Query`` arguments -> ``SqlParameter`` dicts, raw ``records`` -> rows.
+
+Encoding follows the hints codegen stored on each ``Param`` (DATA_API.md §2.1, §4.1-4.2): the
+Python type picks the ``Field`` member, ``Param.type_hint`` alone picks the ``typeHint``. A
+string is never sent as UUID because it looks like one; a ``uuid.UUID`` whose parameter has no
+hint travels as plain text, which the generated SQL casts.
+
+Decoding reads the *raw* response body (msgspec, not botocore's parser): the lane's client
+swaps the body for ``{}`` before botocore parses it (see ``_dataapi_client``). That is both
+the speed of the lane (botocore walks every Field in Python) and the fix for botocore < 1.42.58,
+which crashes on NULL elements of long/double arrays and turns NULL booleans into False
+(DATA_API.md §4.6): here a JSON ``null`` element is simply ``None``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import ipaddress
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from tenantdb.errors import ConfigurationError, error_for_sqlstate
+from tenantdb.query import Param, Query
+
+__all__ = ("ExecuteResult", "decode_rows", "encode_params", "parse_execute", "unwrap")
+
+R = TypeVar("R")
+_INT64 = (-(2**63), 2**63 - 1)
+_SCALAR_KEYS = frozenset({"stringValue", "longValue", "doubleValue", "booleanValue"})
+
+
+class ExecuteResult(msgspec.Struct, frozen=True):
+    """The members of an ExecuteStatement response the lane uses (camelCase as on the wire)."""
+
+    records: list[list[dict[str, Any]]] | None = None
+    numberOfRecordsUpdated: int = 0  # noqa: N815 - the wire name
+    formattedRecords: str | None = None  # noqa: N815 - the wire name
+
+
+_decoder = msgspec.json.Decoder(ExecuteResult)
+
+
+def parse_execute(body: bytes) -> ExecuteResult:
+    """A raw ExecuteStatement body; an empty body (AWS sends ``{}``) is an empty result."""
+    return _decoder.decode(body) if body else ExecuteResult()
+
+
+# -- parameters -------------------------------------------------------------------------------
+
+
+def encode_params(query: Query[Any], args: Sequence[object]) -> list[dict[str, Any]]:
+    """One ``SqlParameter`` per ``Param``, named as in ``Query.data_api_sql``."""
+    params = query.params
+    if len(args) != len(params):
+        raise ConfigurationError(
+            f"query {query.name} takes {len(params)} arguments, got {len(args)}"
+        )
+    return [_parameter(query, p, v) for p, v in zip(params, args, strict=True)]
+
+
+def _parameter(query: Query[Any], param: Param, value: object) -> dict[str, Any]:
+    if param.data_api_encode is not None:
+        value = param.data_api_encode(value)
+    hint = param.type_hint
+    out: dict[str, Any] = {"name": param.name, "value": _field(query, param, value, hint)}
+    if hint is not None and value is not None:
+        out["typeHint"] = hint
+    return out
+
+
+def _field(query: Query[Any], param: Param, value: object, hint: str | None) -> dict[str, Any]:
+    """The ``Field`` union member for one value (exactly one key, as botocore requires)."""
+    if value is None:
+        return {"isNull": True}
+    if hint == "DECIMAL" and isinstance(value, decimal.Decimal | int | float | str):
+        return {"stringValue": _decimal_text(query, param, value)}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise error_for_sqlstate(
+                "22003", f"parameter {param.name} is out of the int64 range", query=query.name
+            )
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return (
+        {"stringValue": _text(query, param, value)}
+        if _texty(value)
+        else _other(query, param, value)
+    )
+
+
+def _texty(value: object) -> bool:
+    return isinstance(
+        value, str | uuid.UUID | datetime.date | datetime.time | decimal.Decimal | _IP_TYPES
+    )
+
+
+def _text(query: Query[Any], param: Param, value: object) -> str:
+    """Values that travel as ``stringValue`` (the hint, if any, comes from the Param)."""
+    if isinstance(value, datetime.datetime):
+        return _timestamp_text(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.time):
+        return value.replace(tzinfo=None).isoformat()
+    if isinstance(value, decimal.Decimal):
+        return _decimal_text(query, param, value)
+    return str(value)  # str, StrEnum (its label), UUID, ipaddress
+
+
+def _other(query: Query[Any], param: Param, value: object) -> dict[str, Any]:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"blobValue": bytes(value)}
+    raise ConfigurationError(
+        f"query {query.name}: parameter {param.name} got a {type(value).__name__}, which the "
+        "Data API cannot carry (arrays and JSON need the generated function's encoding)"
+    )
+
+
+_IP_TYPES = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv6Interface,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+)
+
+
+def _decimal_text(query: Query[Any], param: Param, value: object) -> str:
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
+        if value.is_nan():
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, str):
+        try:
+            decimal.Decimal(value)
+        except decimal.InvalidOperation:
+            raise error_for_sqlstate(
+                "22P02", f"parameter {param.name} is not a decimal number", query=query.name
+            ) from None
+    return str(value)
+
+
+def _timestamp_text(value: datetime.datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC: the TIMESTAMP hint accepts no ``T``, ``Z`` or offset.
+
+    Aware values are converted to UTC (Aurora's session time zone is UTC, so a timestamptz
+    column stores the same instant); naive values are wall-clock times and travel as given.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+def unwrap(field: dict[str, Any]) -> Any:
+    """A raw ``Field`` -> its scalar: ``isNull`` -> None, blobs -> bytes, arrays -> lists."""
+    for key, value in field.items():
+        if key in _SCALAR_KEYS:
+            return value
+        if key == "isNull":
+            return None
+        if key == "blobValue":
+            return base64.b64decode(value)
+        if key == "arrayValue":
+            return _array(value)
+    return None
+
+
+def _array(value: dict[str, Any]) -> list[Any]:
+    for key, items in value.items():
+        if key == "arrayValues":
+            return [None if a is None else _array(a) for a in items]
+        return list(items)
+    return []
+
+
+def decode_rows(query: Query[R], records: list[list[dict[str, Any]]]) -> list[R]:
+    """Raw records -> the Query's row Structs, exactly as asyncpg's rows become them."""
+    decoders = query.data_api_decoders
+    build = _builder(query)
+    if not decoders:
+        return [build([unwrap(f) for f in record]) for record in records]
+    steps = tuple(decoders)
+    rows = []
+    for record in records:
+        values = [unwrap(f) for f in record]
+        for i, decode in enumerate(steps):
+            if decode is not None:
+                v = values[i]
+                if v is not None:
+                    values[i] = decode(v)
+        rows.append(build(values))
+    return rows
+
+
+def _builder(query: Query[R]) -> Callable[[list[Any]], R]:
+    if query.from_record is not None:
+        return query.from_record
+    row = query.row
+    if row is not None:
+        return lambda values: row(*values)
+    raise ConfigurationError(f"query {query.name} returns rows but has no row type")

@@ -1,0 +1,87 @@
+"""Retries of Data API calls: backoff with a deadline, never a blind resend of a write.
+
+botocore's own retries are off (``max_attempts=1``): botocore would resend an ExecuteStatement
+after a 5xx or a read timeout, running a write twice (DATA_API.md §3.1). Here a call is repeated
+only when the error says the statement did not run (throttling, a resuming database, "still
+running a query", no connection available, a connect failure) or when the caller declared the
+call harmless to repeat (``idempotent``: BeginTransaction, Rollback, statements of a read-only
+transaction). Every other error — a timeout or 5xx on a write, a SQL error — is raised at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+import msgspec
+
+from tenantdb.drivers._dataapi_errors import map_dataapi_error
+from tenantdb.errors import (
+    ConfigurationError,
+    DatabaseResumingError,
+    TenantDBError,
+    TransportError,
+)
+
+__all__ = ("RetryPolicy", "call_with_retry")
+
+T = TypeVar("T")
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """How long and how often the Data API lane repeats a call that did not run.
+
+    ``deadline`` bounds the whole retry loop of one call (seconds). ``resuming_delays`` is the
+    schedule for DatabaseResumingException (an auto-paused Aurora Serverless v2 takes ~15-30 s
+    to resume); throttling, "still running" and a busy connection pool back off exponentially
+    from ``base_delay`` to ``max_delay`` with full jitter. Tests use tiny values.
+    """
+
+    deadline: float = 60.0
+    resuming_delays: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+    max_attempts: int = 20
+
+    def __post_init__(self) -> None:
+        if not self.deadline >= 0 or self.max_attempts < 1:
+            raise ConfigurationError("RetryPolicy needs deadline >= 0 and max_attempts >= 1")
+        if self.base_delay < 0 or self.max_delay < 0 or any(d < 0 for d in self.resuming_delays):
+            raise ConfigurationError("RetryPolicy delays must not be negative")
+
+    def delay(self, error: TenantDBError, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up now."""
+        if not isinstance(error, TransportError) or not error.retryable:
+            return None
+        if attempt + 1 >= self.max_attempts:
+            return None
+        if isinstance(error, DatabaseResumingError):
+            delays = self.resuming_delays or (self.max_delay,)
+            return delays[min(attempt, len(delays) - 1)]
+        cap = min(self.max_delay, self.base_delay * (2**attempt))
+        return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography
+
+
+async def call_with_retry(
+    policy: RetryPolicy,
+    call: Callable[[], Awaitable[T]],
+    *,
+    query: str | None,
+    idempotent: bool,
+) -> T:
+    """``await call()``, repeated per ``policy``; errors leave as ``tenantdb.errors`` only."""
+    start = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            error = map_dataapi_error(exc, query=query, idempotent=idempotent)
+            wait = policy.delay(error, attempt)
+            if wait is None or time.monotonic() - start + wait > policy.deadline:
+                raise error from (None if error is exc else exc)
+        await anyio.sleep(wait)
+        attempt += 1
