@@ -1,0 +1,430 @@
+"""The catalog queries behind ``tenantdb.audit`` (RLS.md §5, I-1…I-7), one method per invariant."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import msgspec
+
+__all__ = ("Finding", "Queries", "version_findings")
+
+_USER_SCHEMAS = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"
+)
+_NOT_EXTENSION = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+_POLICY = "tenant_id = (SELECT app.current_tenant_id())"
+# Minimum patch level per major version: the CVE-2024-10976 fix (RLS.md I-7).
+_MIN_VERSION = {13: 130017, 14: 140014, 15: 150009, 16: 160005, 17: 170001}
+
+
+class Finding(msgspec.Struct, frozen=True):
+    """One violated invariant: ``code`` ('I-1'…'I-7'), the object, what is wrong, the fix."""
+
+    code: str
+    object: str
+    message: str
+    fix: str
+
+
+class Queries:
+    """The checks for one admin connection, tenant role name and tenant column."""
+
+    def __init__(self, conn: asyncpg.Connection, role: str, column: str) -> None:
+        self.conn, self.tenant, self.column = conn, role, column
+
+    async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        return list(await self.conn.fetch(sql, *args))
+
+    def _tenant_tables(self) -> str:
+        return (
+            "SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name, c.relrowsecurity,"
+            " c.relforcerowsecurity, a.attnum AS tenant_attnum"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 AND NOT a.attisdropped"
+            f" WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMAS}"
+        )
+
+    # I-1 ------------------------------------------------------------------------------------
+    async def role(self) -> list[Finding]:
+        out = []
+        r = (
+            await self._fetch(
+                "SELECT rolsuper, rolbypassrls,"
+                " (SELECT count(*) FROM pg_class WHERE relowner = r.oid) AS owned,"
+                " ARRAY(SELECT m.rolname FROM pg_roles m WHERE m.oid <> r.oid"
+                "   AND pg_has_role(r.oid, m.oid, 'MEMBER')"
+                "   AND (m.rolsuper OR m.rolbypassrls"
+                "        OR EXISTS (SELECT 1 FROM pg_class WHERE relowner = m.oid))"
+                "   ORDER BY 1) AS escalations"
+                " FROM pg_roles r WHERE rolname = $1",
+                self.tenant,
+            )
+        )[0]
+        who = f"role {self.tenant}"
+        if r["rolsuper"] or r["rolbypassrls"]:
+            out.append(
+                Finding(
+                    "I-1",
+                    who,
+                    "the tenant role is SUPERUSER or BYPASSRLS: RLS never applies to it",
+                    f"ALTER ROLE {self.tenant} NOSUPERUSER NOBYPASSRLS;",
+                )
+            )
+        if r["owned"]:
+            out.append(
+                Finding(
+                    "I-1",
+                    who,
+                    f"the tenant role owns {r['owned']} relation(s); owners "
+                    "bypass RLS unless it is FORCEd",
+                    f"REASSIGN OWNED BY {self.tenant} TO app_owner;",
+                )
+            )
+        for other in r["escalations"]:
+            out.append(
+                Finding(
+                    "I-1",
+                    who,
+                    f"the tenant role can act as {other}, which bypasses "
+                    "RLS or owns tables (SET ROLE)",
+                    f"REVOKE {other} FROM {self.tenant};",
+                )
+            )
+        return out
+
+    # I-2 ------------------------------------------------------------------------------------
+    async def tables(self) -> list[Finding]:
+        rows = await self._fetch(
+            f"SELECT t.name, t.relrowsecurity, t.relforcerowsecurity, EXISTS ("
+            " SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid AND p.polcmd = '*'"
+            "  AND p.polpermissive AND EXISTS (SELECT 1 FROM unnest(p.polroles) pr"
+            "   WHERE pr = 0 OR pg_has_role($1, pr, 'MEMBER'))) AS has_policy"
+            f" FROM ({self._tenant_tables()}) t ORDER BY t.name",
+            self.tenant,
+            self.column,
+        )
+        out = []
+        for r in rows:
+            missing, fixes = [], []
+            if not r["relrowsecurity"]:
+                missing.append("RLS is not enabled")
+                fixes.append(f"ALTER TABLE {r['name']} ENABLE ROW LEVEL SECURITY;")
+            if not r["relforcerowsecurity"]:
+                missing.append("RLS is not forced (the owner bypasses it)")
+                fixes.append(f"ALTER TABLE {r['name']} FORCE ROW LEVEL SECURITY;")
+            if not r["has_policy"]:
+                missing.append(f"no permissive FOR ALL policy applies to {self.tenant}")
+                fixes.append(
+                    f"CREATE POLICY tenant_isolation ON {r['name']} FOR ALL TO {self.tenant}"
+                    f" USING ({_POLICY}) WITH CHECK ({_POLICY});"
+                )
+            if missing:
+                out.append(Finding("I-2", r["name"], "; ".join(missing), " ".join(fixes)))
+        return out
+
+    async def row_security(self, tenant_conn: asyncpg.Connection) -> list[Finding]:
+        names = [
+            r["name"]
+            for r in await self._fetch(
+                f"SELECT t.name FROM ({self._tenant_tables()}) t WHERE $1::text IS NOT NULL",
+                self.tenant,
+                self.column,
+            )
+        ]
+        out = []
+        for name in names:
+            if not await tenant_conn.fetchval("SELECT row_security_active($1::regclass)", name):
+                out.append(
+                    Finding(
+                        "I-2",
+                        name,
+                        "row_security_active() is false for the tenant connection",
+                        f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY; "
+                        "connect as a role without BYPASSRLS that does not own it",
+                    )
+                )
+        return out
+
+    # I-3 ------------------------------------------------------------------------------------
+    async def policies(self) -> list[Finding]:
+        rows = await self._fetch(
+            "SELECT format('%I.%I', schemaname, tablename) AS tbl, policyname, permissive,"
+            " coalesce(qual, '') AS qual, coalesce(with_check, '') AS with_check"
+            " FROM pg_policies ORDER BY 1, 2"
+        )
+        out = [f for r in rows for f in _policy_findings(r)]
+        permissive: dict[str, int] = {}
+        restrictive: set[str] = set()
+        for r in rows:
+            if r["permissive"] == "PERMISSIVE":
+                permissive[r["tbl"]] = permissive.get(r["tbl"], 0) + 1
+            elif self.column in r["qual"] or self.column in r["with_check"]:
+                restrictive.add(r["tbl"])
+        for tbl, n in sorted(permissive.items()):
+            if n > 1 and tbl not in restrictive:
+                out.append(
+                    Finding(
+                        "I-3",
+                        tbl,
+                        f"{n} permissive policies are ORed and no RESTRICTIVE "
+                        "policy repeats the tenant predicate",
+                        f"CREATE POLICY tenant_guard ON {tbl} AS RESTRICTIVE FOR ALL TO "
+                        f"{self.tenant} USING ({_POLICY}) WITH CHECK ({_POLICY});",
+                    )
+                )
+        return out
+
+    # I-4 ------------------------------------------------------------------------------------
+    async def keys(self) -> list[Finding]:
+        uniques = await self._fetch(
+            "SELECT i.indexrelid::regclass::text AS idx, t.name FROM pg_index i"
+            f" JOIN ({self._tenant_tables()}) t ON t.oid = i.indrelid"
+            " WHERE i.indisunique AND $1::text IS NOT NULL"
+            " AND NOT (t.tenant_attnum = ANY(i.indkey::int2[])) ORDER BY 1",
+            self.tenant,
+            self.column,
+        )
+        out = [
+            Finding(
+                "I-4",
+                r["idx"],
+                f"unique index on {r['name']} without {self.column}: an "
+                "existence oracle across tenants",
+                f"recreate it as UNIQUE ({self.column}, …) and drop {r['idx']}",
+            )
+            for r in uniques
+        ]
+        fks = await self._fetch(
+            "SELECT format('%s on %s', k.conname, t.name) AS fk, t.name FROM pg_constraint k"
+            f" JOIN ({self._tenant_tables()}) t ON t.oid = k.conrelid"
+            f" JOIN ({self._tenant_tables()}) p ON p.oid = k.confrelid"
+            " WHERE k.contype = 'f' AND $1::text IS NOT NULL"
+            " AND NOT (t.tenant_attnum = ANY(k.conkey) AND p.tenant_attnum = ANY(k.confkey))"
+            " ORDER BY 1",
+            self.tenant,
+            self.column,
+        )
+        out += [
+            Finding(
+                "I-4",
+                r["fk"],
+                f"foreign key between tenant tables without {self.column} "
+                "on both sides: it can point across tenants and cascade across them",
+                f"ALTER TABLE {r['name']} DROP CONSTRAINT …, ADD FOREIGN KEY "
+                f"({self.column}, …) REFERENCES <parent> ({self.column}, id);",
+            )
+            for r in fks
+        ]
+        return out
+
+    # I-5 ------------------------------------------------------------------------------------
+    async def grants(self, registry: str) -> list[Finding]:
+        rows = await self._fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name, priv FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace,"
+            " unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv"
+            f" WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMAS}"
+            " AND has_table_privilege($1, c.oid, priv) ORDER BY 1, 2",
+            self.tenant,
+        )
+        out = [
+            Finding(
+                "I-5",
+                r["name"],
+                f"the tenant role holds {r['priv']} (not subject to RLS)",
+                f"REVOKE {r['priv']} ON {r['name']} FROM {self.tenant}, PUBLIC;",
+            )
+            for r in rows
+        ]
+        schemas = await self._fetch(
+            f"SELECT format('%I', n.nspname) AS name FROM pg_namespace n WHERE {_USER_SCHEMAS}"
+            " AND has_schema_privilege($1, n.oid, 'CREATE') ORDER BY 1",
+            self.tenant,
+        )
+        out += [
+            Finding(
+                "I-5",
+                f"schema {r['name']}",
+                "the tenant role may CREATE objects in it",
+                f"REVOKE CREATE ON SCHEMA {r['name']} FROM {self.tenant}, PUBLIC;",
+            )
+            for r in schemas
+        ]
+        reg = await self._fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE c.relname = $2 AND c.relkind IN ('r', 'p') AND {_USER_SCHEMAS}"
+            " AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
+            " AND (has_table_privilege($1, c.oid, 'SELECT') OR has_table_privilege($1, c.oid,"
+            " 'UPDATE') OR has_table_privilege($1, c.oid, 'INSERT')"
+            " OR has_table_privilege($1, c.oid, 'DELETE'))",
+            self.tenant,
+            registry,
+        )
+        out += [
+            Finding(
+                "I-5",
+                r["name"],
+                "the tenant registry is granted to the tenant role "
+                "without forced RLS: every tenant can list all tenants",
+                f"ALTER TABLE {r['name']} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL "
+                f"SECURITY; plus a policy on id, or REVOKE ALL ON {r['name']} FROM "
+                f"{self.tenant};",
+            )
+            for r in reg
+        ]
+        return out
+
+    # I-6 ------------------------------------------------------------------------------------
+    async def objects(self, allowlist: set[str]) -> list[Finding]:
+        return [*await self._views(), *await self._functions(allowlist)]
+
+    async def _views(self) -> list[Finding]:
+        rows = await self._fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relkind::text AS relkind,"
+            " has_table_privilege($1, c.oid, 'SELECT') AS readable FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE c.relkind IN ('v', 'm') AND {_USER_SCHEMAS}"
+            f" AND {_NOT_EXTENSION.format(oid='c.oid')}"
+            " AND NOT (c.relkind = 'v' AND coalesce(c.reloptions && ARRAY["
+            "  'security_invoker=true', 'security_invoker=on', 'security_invoker=1'], false))"
+            " ORDER BY 1",
+            self.tenant,
+        )
+        out = []
+        for r in rows:
+            if r["relkind"] == "v":
+                out.append(
+                    Finding(
+                        "I-6",
+                        r["name"],
+                        "view without security_invoker runs with its "
+                        "owner's rights"
+                        + (" and the tenant role can read it" if r["readable"] else ""),
+                        f"ALTER VIEW {r['name']} SET (security_invoker = true);",
+                    )
+                )
+            elif r["readable"]:
+                out.append(
+                    Finding(
+                        "I-6",
+                        r["name"],
+                        "materialized views cannot have RLS and this "
+                        "one is readable by the tenant role",
+                        f"REVOKE ALL ON {r['name']} FROM {self.tenant}, PUBLIC;",
+                    )
+                )
+        return out
+
+    async def _functions(self, allowlist: set[str]) -> list[Finding]:
+        rows = await self._fetch(
+            "SELECT p.oid::regprocedure::text AS sig,"
+            " format('%I.%I', n.nspname, p.proname) AS name,"
+            " p.prosecdef, p.proleakproof, p.provolatile::text AS provolatile,"
+            " coalesce(p.proconfig, '{}') AS config,"
+            " p.prosrc ILIKE '%current_setting%' AS reads_settings"
+            " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            f" WHERE {_USER_SCHEMAS} AND {_NOT_EXTENSION.format(oid='p.oid')} ORDER BY 1"
+        )
+        out = []
+        for r in rows:
+            sig = r["sig"]
+            if r["prosecdef"] and not any(c.startswith("search_path=") for c in r["config"]):
+                out.append(
+                    Finding(
+                        "I-6",
+                        sig,
+                        "SECURITY DEFINER function without a pinned search_path",
+                        f"ALTER FUNCTION {sig} SET search_path = pg_catalog, pg_temp;",
+                    )
+                )
+            if r["prosecdef"] and r["name"] not in allowlist:
+                out.append(
+                    Finding(
+                        "I-6",
+                        sig,
+                        "SECURITY DEFINER function not on the reviewed allow-list",
+                        "review it (does it filter by tenant?), then add "
+                        f"{r['name']} to definer_allowlist or make it SECURITY INVOKER",
+                    )
+                )
+            if r["proleakproof"]:
+                out.append(
+                    Finding(
+                        "I-6",
+                        sig,
+                        "LEAKPROOF function: it may run before the policies "
+                        "and see other tenants' rows",
+                        f"ALTER FUNCTION {sig} NOT LEAKPROOF;",
+                    )
+                )
+            if r["provolatile"] == "i" and r["reads_settings"]:
+                out.append(
+                    Finding(
+                        "I-6",
+                        sig,
+                        "IMMUTABLE function reads current_setting: cached "
+                        "plans freeze one tenant's value",
+                        f"ALTER FUNCTION {sig} STABLE;",
+                    )
+                )
+        return out
+
+
+_SETTING_CALL = re.compile(r"current_setting\([^()]*\)", re.IGNORECASE)
+_TRUE = re.compile(r"(^|\W)true(\W|$)", re.IGNORECASE)
+
+
+def _policy_findings(r: asyncpg.Record) -> list[Finding]:
+    name = f"policy {r['policyname']} on {r['tbl']}"
+    out = []
+    for label, expr in (("USING", r["qual"]), ("WITH CHECK", r["with_check"])):
+        bare = _SETTING_CALL.sub("", expr)
+        problems = [
+            text
+            for bad, text in (
+                (bool(_TRUE.search(bare)), "is true for every row"),
+                (
+                    bool(re.search(r"is\s+null\W*\s*or\b", expr, re.IGNORECASE)),
+                    "opens up with `IS NULL OR` when no tenant is set",
+                ),
+                (
+                    bool(re.search(r"coalesce\s*\(", expr, re.IGNORECASE)),
+                    "uses coalesce(), which can fall back to the row's own value",
+                ),
+                (
+                    "current_setting" in expr and "nullif" not in expr,
+                    "reads current_setting without nullif(…, '') (reused connections return '')",
+                ),
+            )
+            if bad
+        ]
+        out += [
+            Finding(
+                "I-3",
+                name,
+                f"{label} ({expr}) {p}",
+                f"ALTER POLICY {r['policyname']} ON {r['tbl']} USING ({_POLICY}) "
+                f"WITH CHECK ({_POLICY});",
+            )
+            for p in problems
+        ]
+    return out
+
+
+def version_findings(version_num: int) -> list[Finding]:
+    major = version_num // 10_000
+    if major >= 18 or version_num >= _MIN_VERSION.get(major, 10**9):
+        return []
+    need = _MIN_VERSION.get(major)
+    wanted = f"{need // 10_000}.{need % 100}" if need else "a supported major version (>= 13)"
+    return [
+        Finding(
+            "I-7",
+            "server",
+            f"PostgreSQL {version_num} predates the CVE-2024-10976 RLS fix for its major version",
+            f"upgrade to {wanted} or later",
+        )
+    ]
