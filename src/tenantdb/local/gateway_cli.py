@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -62,8 +63,16 @@ async def run(args: argparse.Namespace) -> int:
         print("AWS_ACCESS_KEY_ID=local")
         print("AWS_SECRET_ACCESS_KEY=local")
         print(f"\nfault control: {gw.endpoint_url}/_tenantdb/faults   Ctrl-C stops.", flush=True)
-        await anyio.sleep_forever()
+        await _until_stopped()
+    print("stopped.", flush=True)
     return 0
+
+
+async def _until_stopped() -> None:
+    """Ctrl-C or SIGTERM: leave the context managers so PostgreSQL shuts down cleanly."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
 
 
 @contextlib.asynccontextmanager
