@@ -87,3 +87,13 @@ DELETE FROM bookings WHERE deleted_at < @before;
 INSERT INTO bookings (tenant_id, id, reference, property_id, room_id, guest_id, status,
                       check_in, check_out, guests_count, total_amount, currency, metadata)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+
+-- name: ListBookingDigests :many
+-- Compact rows for dashboards: a booking with its guest's phone, newest last.
+SELECT b.id, b.reference, b.total_amount, b.created_at, b.status, b.metadata, g.phone,
+       b.guests_count
+FROM bookings b
+JOIN guests g ON g.tenant_id = b.tenant_id AND g.id = b.guest_id
+WHERE b.deleted_at IS NULL
+ORDER BY b.created_at, b.id
+LIMIT @max_rows;

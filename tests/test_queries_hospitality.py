@@ -305,6 +305,11 @@ async def _booking_queries(
     assert row.booking == b and row.room == r and row.guest_name == "Ada Lovelace"
     assert row.user is not None and row.user.id == b.created_by
     assert len([x async for x in bookings.iter_list_bookings_with_room(ex)]) == 4
+    digests = await bookings.list_booking_digests(ex, max_rows=10)
+    assert {d.reference for d in digests} == {x.reference for x in everything}
+    assert all(d.phone == "+351 000" for d in digests)  # set by update_guest_contact
+    assert {d.id: d.metadata for d in digests}[b.id] == b.metadata
+    assert [x async for x in bookings.iter_list_booking_digests(ex, max_rows=2)] == digests[:2]
     count = await bookings.count_bookings(ex)
     assert count is not None and count.bookings == 4
     sums = await bookings.sum_bookings_by_status(ex)

@@ -29,6 +29,7 @@ __all__ = (
     "LIST_BOOKINGS",
     "LIST_BOOKINGS_FOR_ROOM",
     "LIST_BOOKINGS_WITH_ROOM",
+    "LIST_BOOKING_DIGESTS",
     "LIST_DELETED_BOOKINGS",
     "MERGE_BOOKING_METADATA",
     "PURGE_DELETED_BOOKINGS",
@@ -41,6 +42,7 @@ __all__ = (
     "CountBookingsRow",
     "GetBookingByReferenceParams",
     "GetBookingMetadataValueRow",
+    "ListBookingDigestsRow",
     "ListBookingsForRoomParams",
     "ListBookingsWithRoomRow",
     "MergeBookingMetadataRow",
@@ -55,10 +57,12 @@ __all__ = (
     "get_booking_metadata_value",
     "get_bookings_by_ids",
     "iter_get_bookings_by_ids",
+    "iter_list_booking_digests",
     "iter_list_bookings",
     "iter_list_bookings_with_room",
     "iter_list_deleted_bookings",
     "iter_sum_bookings_by_status",
+    "list_booking_digests",
     "list_bookings",
     "list_bookings_for_room",
     "list_bookings_with_room",
@@ -1188,3 +1192,88 @@ async def copy_bookings(db: Executor, items: Sequence[CopyBookingsParams], /) ->
             for p in items
         ],
     )
+
+
+class ListBookingDigestsRow(msgspec.Struct, frozen=True):
+    """A row of ``ListBookingDigests``."""
+
+    id: uuid.UUID
+    reference: str
+    total_amount: decimal.Decimal
+    created_at: datetime.datetime
+    status: models.BookingStatus
+    metadata: JsonValue
+    phone: str | None
+    guests_count: int
+
+
+def _list_booking_digests_row(r: Sequence[Any]) -> ListBookingDigestsRow:
+    return ListBookingDigestsRow(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        _BOOKING_STATUS_BY_LABEL[r[4]],
+        _codecs.decode_json(r[5]),
+        r[6],
+        r[7],
+    )
+
+
+LIST_BOOKING_DIGESTS: Query[ListBookingDigestsRow] = Query(
+    name="ListBookingDigests",
+    command=Command.MANY,
+    sql="""SELECT b.id, b.reference, b.total_amount, b.created_at, b.status, b.metadata, g.phone,
+       b.guests_count
+FROM bookings b
+JOIN guests g ON g.tenant_id = b.tenant_id AND g.id = b.guest_id
+WHERE b.deleted_at IS NULL
+ORDER BY b.created_at, b.id
+LIMIT $1""",
+    data_api_sql="""SELECT b.id, b.reference, b.total_amount, b.created_at, b.status, b.metadata, g.phone,
+       b.guests_count
+FROM bookings b
+JOIN guests g ON g.tenant_id = b.tenant_id AND g.id = b.guest_id
+WHERE b.deleted_at IS NULL
+ORDER BY b.created_at, b.id
+LIMIT :max_rows::int8""",
+    params=(Param(name="max_rows", number=1, pg_type="int8"),),
+    columns=(
+        Column(name="id", pg_type="uuid", nullable=False),
+        Column(name="reference", pg_type="text", nullable=False),
+        Column(name="total_amount", pg_type="numeric", nullable=False),
+        Column(name="created_at", pg_type="timestamptz", nullable=False),
+        Column(name="status", pg_type="public.booking_status", nullable=False),
+        Column(name="metadata", pg_type="jsonb", nullable=False),
+        Column(name="phone", pg_type="text"),
+        Column(name="guests_count", pg_type="int4", nullable=False),
+    ),
+    row=ListBookingDigestsRow,
+    from_record=_list_booking_digests_row,
+    data_api_decoders=(
+        _codecs.decode_uuid,
+        None,
+        _codecs.decode_numeric,
+        _codecs.decode_timestamptz,
+        None,
+        None,
+        None,
+        None,
+    ),
+    source="queries/bookings.sql",
+)
+
+
+async def list_booking_digests(db: Executor, *, max_rows: int) -> list[ListBookingDigestsRow]:
+    """Compact rows for dashboards: a booking with its guest's phone, newest last.
+
+    (:many, queries/bookings.sql)
+    """
+    return await db.many(LIST_BOOKING_DIGESTS, (max_rows,))
+
+
+def iter_list_booking_digests(
+    db: Executor, *, max_rows: int, page_size: int = 500
+) -> AsyncIterator[ListBookingDigestsRow]:
+    """``list_booking_digests`` as an async iterator (``page_size`` rows a fetch)."""
+    return db.stream(LIST_BOOKING_DIGESTS, (max_rows,), page_size=page_size)

@@ -45,7 +45,6 @@ else:
 """Any JSON document, decoded to plain Python values (what a jsonb column holds by default)."""
 
 _json_encode = msgspec.json.encode
-_json_decode = msgspec.json.decode
 
 
 def encode_json(value: object) -> str:
@@ -60,9 +59,9 @@ def encode_json_array(value: Sequence[object] | None) -> list[str | None] | None
     return [None if v is None else encode_json(v) for v in value]
 
 
-def decode_json(value: str | bytes) -> Any:
-    """Data API JSON text (or asyncpg's) -> plain JSON values."""
-    return _json_decode(value)
+decode_json: Callable[[str | bytes], Any] = msgspec.json.decode
+"""JSON text (asyncpg's or the Data API's) -> plain JSON values; msgspec's own decoder,
+aliased so the per-row call costs no Python frame."""
 
 
 # -- array literals (the Data API rejects array parameters) --------------------------------
