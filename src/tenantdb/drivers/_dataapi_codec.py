@@ -18,6 +18,7 @@ import base64
 import datetime
 import decimal
 import ipaddress
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -97,9 +98,7 @@ def _field(query: Query[Any], param: Param, value: object, hint: str | None) -> 
 
 
 def _texty(value: object) -> bool:
-    return isinstance(
-        value, str | uuid.UUID | datetime.date | datetime.time | decimal.Decimal | _IP_TYPES
-    )
+    return isinstance(value, _TEXT_TYPES)
 
 
 def _text(query: Query[Any], param: Param, value: object) -> str:
@@ -124,7 +123,12 @@ def _other(query: Query[Any], param: Param, value: object) -> dict[str, Any]:
     )
 
 
-_IP_TYPES = (
+_TEXT_TYPES: tuple[type, ...] = (
+    str,
+    uuid.UUID,
+    datetime.date,
+    datetime.time,
+    decimal.Decimal,
     ipaddress.IPv4Address,
     ipaddress.IPv6Address,
     ipaddress.IPv4Interface,
@@ -132,6 +136,7 @@ _IP_TYPES = (
     ipaddress.IPv4Network,
     ipaddress.IPv6Network,
 )
+"""Python types that travel as ``stringValue`` (datetime is a date subclass)."""
 
 
 def _decimal_text(query: Query[Any], param: Param, value: object) -> str:
@@ -187,21 +192,54 @@ def _array(value: dict[str, Any]) -> list[Any]:
 
 def decode_rows(query: Query[R], records: list[list[dict[str, Any]]]) -> list[R]:
     """Raw records -> the Query's row Structs, exactly as asyncpg's rows become them."""
-    decoders = query.data_api_decoders
+    steps = _plan(query)
     build = _builder(query)
-    if not decoders:
+    if not steps:
         return [build([unwrap(f) for f in record]) for record in records]
-    steps = tuple(decoders)
     rows = []
     for record in records:
         values = [unwrap(f) for f in record]
-        for i, decode in enumerate(steps):
-            if decode is not None:
-                v = values[i]
-                if v is not None:
-                    values[i] = decode(v)
+        for i, decode in steps:
+            v = values[i]
+            if v is not None:
+                values[i] = decode(v)
         rows.append(build(values))
     return rows
+
+
+_PLANS: dict[tuple[str, str], tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+
+
+def _plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(column index, decoder) pairs: codegen's decoders plus float4 widening.
+
+    The Data API prints a ``real`` in its shortest float32 form (``0.09910322``); asyncpg
+    returns the float32 widened to a double (``0.09910321980714798``). Rounding through
+    float32 makes both lanes return the identical Python float.
+    """
+    key = (query.name, query.data_api_sql)
+    plan = _PLANS.get(key)
+    if plan is None:
+        steps = dict(enumerate(query.data_api_decoders))
+        for i, column in enumerate(query.columns):
+            if column.pg_type in _FLOAT4 and steps.get(i) is None:
+                steps[i] = _widen_float4 if column.array_dims == 0 else _widen_float4_array
+        plan = tuple((i, d) for i, d in sorted(steps.items()) if d is not None)
+        _PLANS[key] = plan
+    return plan
+
+
+_FLOAT4 = frozenset({"float4", "real", "pg_catalog.float4"})
+_f32 = struct.Struct("f")
+
+
+def _widen_float4(value: float) -> float:
+    widened: float = _f32.unpack(_f32.pack(value))[0]
+    return widened
+
+
+def _widen_float4_array(value: list[Any]) -> list[Any]:
+    return [None if v is None else _widen_float4(v) for v in value]
 
 
 def _builder(query: Query[R]) -> Callable[[list[Any]], R]:
