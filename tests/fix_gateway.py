@@ -84,6 +84,9 @@ CREATE TABLE t (
     big text
 );
 CREATE TABLE rls_items (tenant text NOT NULL, v int NOT NULL);
+CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+CREATE TYPE pair AS (x int, y int);
 ALTER TABLE rls_items ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rls_items FORCE ROW LEVEL SECURITY;
 CREATE POLICY rls_items_tenant ON rls_items FOR ALL

@@ -191,3 +191,21 @@ async def test_syntax_error_and_unterminated_string(api: Api) -> None:
         with pytest.raises(ClientError) as err:
             await api.execute(sql)
         assert err.value.response["Error"]["Message"].endswith("SQLState: 42601")
+
+
+async def test_user_defined_types(api: Api) -> None:
+    res = await api.execute(
+        "select 'happy'::mood, array['sad'::mood, null], 5::positive_int",
+        includeResultMetadata=True,
+    )
+    assert res["records"] == [
+        [
+            {"stringValue": "happy"},
+            {"arrayValue": {"stringValues": ["sad", None]}},
+            {"longValue": 5},
+        ]
+    ]
+    assert [m["typeName"] for m in res["columnMetadata"]][:2] == ["mood", "_mood"]
+    with pytest.raises(ClientError) as err:
+        await api.execute("select row(1, 2)::pair")
+    assert err.value.response["Error"]["Code"] == "UnsupportedResultException"
