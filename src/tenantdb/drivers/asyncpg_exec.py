@@ -55,8 +55,7 @@ class AsyncpgExecutor:
     async def many(self, query: Query[R], args: Sequence[object]) -> list[R]:
         async with self._conn() as conn:
             records = await conn.fetch(query.sql, *args)
-        build = _build(query)
-        return [build(r) for r in records]
+        return list(map(_build(query), records))
 
     async def stream(
         self, query: Query[R], args: Sequence[object], *, page_size: int = 500
