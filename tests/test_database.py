@@ -74,14 +74,31 @@ def test_from_env_reads_the_brief_variables() -> None:
     ]
 
 
+def test_from_env_selects_the_data_api_tenant_lane() -> None:
+    db = Database.from_env(
+        {
+            "DATABASE_URL": "postgresql://app_admin@h/db",
+            "USE_DATA_API": "1",
+            "DB_CLUSTER_ARN": "arn:aws:rds:eu-west-1:123456789012:cluster:c",
+            "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s",
+            "DATABASE_NAME": "app",
+            "AWS_REGION": "eu-west-1",
+        }
+    )
+    assert [(lane.name, lane.transport) for lane in db._lanes()] == [
+        ("admin", "asyncpg"),
+        ("tenant", "data_api"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({}, "DATABASE_URL"),
         ({"TENANT_DATABASE_URL": "postgresql://t@h/d", "USE_DATA_API": "maybe"}, "USE_DATA_API"),
-        ({"USE_DATA_API": "true"}, "Data API"),
+        ({"USE_DATA_API": "true"}, "DB_CLUSTER_ARN|Data API lane"),
     ],
-    ids=["nothing-set", "bad-flag", "data-api-lane-missing"],
+    ids=["nothing-set", "bad-flag", "data-api-incomplete"],
 )
 def test_from_env_errors_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(errors.ConfigurationError, match=message):

@@ -20,6 +20,7 @@ context, is a savepoint; with another context it raises ``ContextError`` (RLS.md
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import math
 import os
@@ -83,7 +84,7 @@ class _Active:
 
     __slots__ = ("ctx", "db", "task", "tx")
 
-    def __init__(self, db: int, task: int, ctx: TenantContext, tx: Transaction) -> None:
+    def __init__(self, db: int, task: object, ctx: TenantContext, tx: Transaction) -> None:
         self.db = db
         self.task = task
         self.ctx = ctx
@@ -401,14 +402,14 @@ class _Block:
             raise
         self._inner = inner
         if outer is None and self._ctx is not None:
-            active = _Active(id(self._db), _task_id(), self._ctx, tx)
+            active = _Active(id(self._db), _current_task(), self._ctx, tx)
             self._token = _ACTIVE.set(active)
         return tx
 
     def _outer(self) -> _Active | None:
         """The open tenant transaction of this task and database, checked against ``ctx``."""
         active = _ACTIVE.get()
-        if active is None or active.db != id(self._db) or active.task != _task_id():
+        if active is None or active.db != id(self._db) or active.task is not _current_task():
             return None
         if self._ctx is None:
             return None  # an admin block inside a tenant block: its own transaction
@@ -449,8 +450,9 @@ class _Block:
         )
 
 
-def _task_id() -> int:
-    return anyio.get_current_task().id
+def _current_task() -> object:
+    """The running task (asyncpg runs on asyncio only; this is cheaper than anyio's TaskInfo)."""
+    return asyncio.current_task()
 
 
 def _check_timeout(limit: float) -> None:

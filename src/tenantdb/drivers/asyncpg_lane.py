@@ -29,6 +29,7 @@ transaction pooler can multiplex.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -181,33 +182,45 @@ class AsyncpgLane:
         return self._pool
 
     async def _acquire(self) -> _Conn:
+        pool = self.pool
         timeout = self.options.acquire_timeout
+        # With an idle connection the acquire cannot wait (a free holder may still need to
+        # connect, bounded by connect_timeout): skip asyncpg's wait_for task, ~10 µs a call.
+        wait = None if pool.get_idle_size() > 0 else timeout
         try:
-            conn: _Conn = await self.pool.acquire(timeout=timeout)
+            conn: _Conn = await pool.acquire(timeout=wait)
         except TimeoutError:
             raise pool_timeout(self._name, timeout) from None
         except Exception as exc:
             raise map_asyncpg_error(exc, query=None) from exc
         return conn
 
-    async def _end(self, conn: _Conn, statement: str) -> str | None:
-        """COMMIT or ROLLBACK, shielded and bounded; returns the status or None if it failed.
+    async def _commit(self, conn: _Conn) -> str:
+        """COMMIT and release. Not shielded: a cancellation mid-COMMIT leaves the outcome
+        unknown either way, and the connection is then terminated rather than reused."""
+        status: str | None = None
+        try:
+            status = await conn.execute("COMMIT")
+        except Exception as exc:
+            raise map_asyncpg_error(exc, query="COMMIT") from exc
+        finally:
+            await self._release(conn, clean=status is not None)
+        return status
+
+    async def _rollback(self, conn: _Conn) -> None:
+        """ROLLBACK and release, shielded from cancellation and bounded in time.
 
         On failure (or a hang past the cleanup timeout) the connection is terminated, so it is
         never handed out again with an open or unknown transaction.
         """
         status: str | None = None
-        error: BaseException | None = None
         try:
             with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
-                status = await conn.execute(statement)
-        except Exception as exc:
-            error = exc
+                status = await conn.execute("ROLLBACK")
+        except Exception:  # noqa: S110 - any failure means: destroy the connection, below
+            pass
         finally:
             await self._release(conn, clean=status is not None)
-        if error is not None and statement == "COMMIT":
-            raise map_asyncpg_error(error, query="COMMIT") from error
-        return status
 
     async def _release(self, conn: _Conn, *, clean: bool) -> None:
         """Back to the pool, or terminated first when its state is not known to be clean."""
@@ -254,25 +267,20 @@ class _TxScope:
 
     async def __aenter__(self) -> _AsyncpgTx:
         self._t0 = time.perf_counter()
-        settings = () if self._ctx is None else self._ctx.settings()
-        literal, bound = sql.split_settings(settings)
-        script = sql.begin_script(
-            readonly=self._readonly,
-            isolation=self._isolation,
-            statement_timeout=self._statement_timeout,
-            literal=literal,
+        script, bound = _begin_plan(
+            self._ctx, self._readonly, self._isolation, self._statement_timeout
         )
         conn = await self._lane._acquire()
         try:
             await self._begin(conn, script, bound)
         except BaseException:
-            await self._lane._end(conn, "ROLLBACK")
+            await self._lane._rollback(conn)
             self._record(ok=False, context_sets=0)
             raise
         self._tx = _AsyncpgTx(self._lane, conn, self._ctx)
         return self._tx
 
-    async def _begin(self, conn: _Conn, script: str, bound: list[tuple[str, str]]) -> None:
+    async def _begin(self, conn: _Conn, script: str, bound: tuple[tuple[str, str], ...]) -> None:
         try:
             await conn.execute(script)
             if bound:
@@ -296,7 +304,7 @@ class _TxScope:
         ok = False
         try:
             if exc_type is None and not tx._broken:
-                status = await self._lane._end(tx.connection, "COMMIT")
+                status = await self._lane._commit(tx.connection)
                 if status != "COMMIT":
                     raise error_for_sqlstate(
                         "25P02",
@@ -306,7 +314,7 @@ class _TxScope:
                     )
                 ok = True
             else:
-                await self._lane._end(tx.connection, "ROLLBACK")
+                await self._lane._rollback(tx.connection)
                 if exc_type is None:
                     raise error_for_sqlstate(
                         "25P02",
@@ -536,6 +544,21 @@ class _Savepoint:
 _SAVEPOINT_QUERY: Query[Any] = Query(
     name="SAVEPOINT", command=Command.EXEC, sql="SAVEPOINT", data_api_sql="SAVEPOINT"
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _begin_plan(
+    ctx: TenantContext | None,
+    readonly: bool,
+    isolation: Isolation | None,
+    statement_timeout: float | None,
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(BEGIN script, settings that must travel bound); cached per context and mode."""
+    literal, bound = sql.split_settings(() if ctx is None else ctx.settings())
+    script = sql.begin_script(
+        readonly=readonly, isolation=isolation, statement_timeout=statement_timeout, literal=literal
+    )
+    return script, tuple(bound)
 
 
 def _checked(query: Query[Any], args: Sequence[object]) -> Sequence[object]:
