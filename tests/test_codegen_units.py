@@ -1,0 +1,120 @@
+"""Small pure parts of the plugin: names, the type alias table, options, the plugin's I/O."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from tenantdb.codegen._names import class_name, enum_members, ident, singular, snake
+from tenantdb.codegen._options import OptionsError, parse_options
+from tenantdb.codegen._types import BUILTINS, PgType, canonical
+
+PLUGIN = str(Path(sysconfig.get_path("scripts")) / "tenantdb-sqlc-gen")
+
+
+def test_enum_labels_become_unique_python_members() -> None:
+    labels = ["op!en", "24h", "under-repair", "Under Repair", "class", "", "!!", "a+", "a"]
+    assert enum_members(labels) == [
+        "OP_EN", "V_24H", "UNDER_REPAIR", "UNDER_REPAIR_2", "CLASS", "VALUE_5", "VALUE_6",
+        "A", "A_2",
+    ]  # fmt: skip
+    assert all(m.isidentifier() for m in enum_members(labels))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("class", "class_"), ("from", "from_"), ("match", "match_"), ("2fa", "n2fa"),
+     ("total!", "total"), ("guest name", "guest_name"), ("id", "id")],
+)  # fmt: skip
+def test_identifiers(name: str, expected: str) -> None:
+    assert ident(name) == expected
+
+
+def test_class_and_function_names() -> None:
+    assert class_name("inventory", "grade") == "InventoryGrade"
+    assert class_name("booking_status") == "BookingStatus"
+    assert snake("ListBookingsWithRoom") == "list_bookings_with_room"
+    assert [singular(w) for w in ("bookings", "properties", "addresses", "status", "activity_log",
+                                   "boxes", "guests")] == [
+        "booking", "property", "address", "status", "activity_log", "box", "guest",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("schema", "name", "expected"),
+    [
+        ("", "bigserial", "int8"), ("pg_catalog", "int8", "int8"), ("", "pg_catalog.int8", "int8"),
+        ("", "bigint", "int8"), ("", "integer", "int4"), ("", "serial", "int4"),
+        ("", "smallint", "int2"), ("", "double precision", "float8"), ("", "real", "float4"),
+        ("", "pg_catalog.timestamptz", "timestamptz"),
+        ("", "timestamp with time zone", "timestamptz"), ("", "character varying", "varchar"),
+        ("", "pg_catalog.json", "json"), ("pg_catalog", "bool", "bool"), ("", "boolean", "bool"),
+        ("", "decimal", "numeric"), ("", "citext", "citext"), ("", "time with time zone", "timetz"),
+    ],
+)  # fmt: skip
+def test_every_spelling_normalises_to_one_builtin(schema: str, name: str, expected: str) -> None:
+    assert canonical(schema, name, user_types={}) == PgType("pg_catalog", expected)
+    assert expected in BUILTINS
+
+
+def test_user_types_land_in_their_schema() -> None:
+    user = {"public": {"mood"}, "inventory": {"grade"}}
+    assert canonical("", "mood", user_types=user) == PgType("public", "mood")
+    assert canonical("", "grade", user_types=user) == PgType("inventory", "grade")
+    assert canonical("", "inventory.grade", user_types=user) == PgType("inventory", "grade")
+    assert canonical("other", "x", user_types=user) == PgType("other", "x")
+    assert PgType("Other", "My Type").sql() == '"Other"."My Type"'
+    assert PgType("public", "mood").sql() == "public.mood"
+
+
+def test_options_reject_unknown_keys_and_bad_overrides() -> None:
+    assert parse_options(b"").package == ""
+    opts = parse_options(b'{"package": "x", "rename": {"a": "b"}, "overrides": '
+                         b'[{"column": "t.c", "nullable": false}]}')  # fmt: skip
+    assert opts.overrides[0].nullable is False
+    with pytest.raises(OptionsError, match="unknown field `pakage`"):
+        parse_options(b'{"pakage": "x"}')
+    with pytest.raises(OptionsError, match=r"overrides\[0\] sets neither python_type nor nullable"):
+        parse_options(b'{"overrides": [{"db_type": "text"}]}')
+    with pytest.raises(OptionsError, match="nullable applies to a column override"):
+        parse_options(b'{"overrides": [{"db_type": "text", "nullable": true}]}')
+
+
+def _plugin(stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(  # noqa: S603 - the installed console script
+        [PLUGIN, "/plugin.CodegenService/Generate"],
+        input=stdin, capture_output=True, check=False, timeout=120, env={},
+    )  # fmt: skip
+
+
+def test_plugin_rejects_a_request_it_cannot_decode() -> None:
+    proc = _plugin(b"{not json")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"tenantdb-sqlc-gen: cannot decode sqlc's GenerateRequest")
+    assert proc.stdout == b""
+
+
+def test_plugin_answers_with_exactly_the_files_key() -> None:
+    request = {
+        "settings": {"codegen": {"out": "gen"}, "queries": ["queries"]},
+        "catalog": {"default_schema": "public", "schemas": [
+            {"name": "public", "enums": [{"name": "mood", "vals": ["ok"]}], "tables": []}]},
+        "queries": [{"text": "SELECT 1 AS one", "name": "One", "cmd": ":one",
+                     "columns": [{"name": "one", "not_null": True,
+                                  "type": {"name": "int4"}}], "filename": "q.sql"}],
+        "plugin_options": base64.b64encode(b'{"package": "gen"}').decode(),
+    }  # fmt: skip
+    proc = _plugin(json.dumps(request).encode())
+    assert proc.returncode == 0, proc.stderr
+    response = json.loads(proc.stdout)
+    assert list(response) == ["files"]
+    files = {f["name"]: base64.b64decode(f["contents"]).decode() for f in response["files"]}
+    assert sorted(files) == ["__init__.py", "models.py", "q.py"]
+    assert files["q.py"].startswith("# generated by tenantdb from queries/q.sql; do not edit\n")
+    assert "class OneRow(msgspec.Struct, frozen=True):\n" in files["q.py"]
+    assert "    one: int\n" in files["q.py"]
