@@ -209,3 +209,30 @@ async def test_user_defined_types(api: Api) -> None:
     with pytest.raises(ClientError) as err:
         await api.execute("select row(1, 2)::pair")
     assert err.value.response["Error"]["Code"] == "UnsupportedResultException"
+
+
+async def test_column_metadata_from_the_table(api: Api) -> None:
+    res = await api.execute(
+        "select id, tag, n, ts, 1 as expr from t limit 0", includeResultMetadata=True
+    )
+    meta = {m["name"]: m for m in res["columnMetadata"]}
+    assert (meta["id"]["typeName"], meta["id"]["isAutoIncrement"]) == ("bigserial", True)
+    assert (meta["id"]["nullable"], meta["id"]["tableName"]) == (0, "t")
+    assert (meta["tag"]["typeName"], meta["tag"]["nullable"], meta["tag"]["type"]) == (
+        "text",
+        1,
+        12,
+    )
+    assert (meta["n"]["precision"], meta["n"]["scale"]) == (10, 2)
+    assert (meta["ts"]["typeName"], meta["ts"]["scale"]) == ("timestamp", 6)
+    assert (meta["expr"]["tableName"], meta["expr"]["isAutoIncrement"]) == ("", False)
+
+
+async def test_column_metadata_inside_a_transaction(api: Api) -> None:
+    tx = await api.begin()
+    await api.execute("create temp table tmp_meta (k int not null)", transactionId=tx)
+    res = await api.execute("select k from tmp_meta", transactionId=tx, includeResultMetadata=True)
+    assert res["columnMetadata"][0]["typeName"] == "int4"  # type-level fallback still works
+    res = await api.execute("select a from t limit 0", transactionId=tx, includeResultMetadata=True)
+    assert res["columnMetadata"][0]["tableName"] == "t"
+    await api.rollback(tx)

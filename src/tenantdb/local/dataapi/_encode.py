@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from asyncpg.types import Attribute, Type
 
+from tenantdb.local.dataapi._describe import ColumnOrigin
 from tenantdb.local.dataapi._errors import ApiError
 
 __all__ = ("TEXT_TYPES", "ColumnCodec", "Options", "column_codecs", "column_metadata")
@@ -108,31 +109,55 @@ def column_codecs(attrs: Sequence[Attribute], options: Options) -> list[ColumnCo
     return [_codec(a.name, a.type, options) for a in attrs]
 
 
-def column_metadata(codec: ColumnCodec, attr: Attribute) -> dict[str, Any]:
-    """A pgjdbc-style ColumnMetadata (table-level details are not known to the gateway)."""
+def column_metadata(
+    codec: ColumnCodec, attr: Attribute, origin: ColumnOrigin | None
+) -> dict[str, Any]:
+    """A pgjdbc-style ColumnMetadata; ``origin`` (table, typmod) refines it when known."""
     type_name = codec.type_name
-    base = type_name[1:] if type_name.startswith("_") else type_name
-    java = 2003 if attr.type.kind == "array" else _JAVA_TYPE.get(base, 1111)
+    is_array = attr.type.kind == "array"
+    base = type_name[1:] if is_array else type_name
+    java = 2003 if is_array else _JAVA_TYPE.get(base, 1111)
     if attr.type.schema != "pg_catalog" and attr.type.kind == "scalar":
         java = 12  # pgjdbc reports enums (the common user-defined scalar) as VARCHAR
-    precision, scale = _PRECISION.get(base, (_UNKNOWN_LENGTH, 0))
+    typmod = origin.typmod if origin is not None else -1
+    precision, scale = _precision_scale(base, typmod)
     category = _CATEGORY.get(base, "string")
+    auto = origin is not None and origin.auto_increment
+    if auto and not is_array and base in _SERIAL:
+        type_name = _SERIAL[base]
     return {
         "name": codec.name,
         "label": codec.name,
         "type": java,
         "typeName": type_name,
         "schemaName": "",
-        "tableName": "",
-        "isAutoIncrement": False,
+        "tableName": origin.table if origin is not None else "",
+        "isAutoIncrement": auto,
         "isSigned": category in ("long", "double", "decimal"),
         "isCurrency": base == "money",
         "isCaseSensitive": category in ("string", "json"),
-        "nullable": 1,
+        "nullable": 0 if origin is not None and origin.not_null else 1,
         "precision": precision,
         "scale": scale,
-        "arrayBaseColumnType": _JAVA_TYPE.get(base, 1111) if attr.type.kind == "array" else 0,
+        "arrayBaseColumnType": _JAVA_TYPE.get(base, 1111) if is_array else 0,
     }
+
+
+_SERIAL = {"int2": "smallserial", "int4": "serial", "int8": "bigserial"}
+
+
+def _precision_scale(base: str, typmod: int) -> tuple[int, int]:
+    """pgjdbc's TypeInfoCache.getPrecision/getScale for the common types."""
+    if typmod < 0:
+        return _PRECISION.get(base, (_UNKNOWN_LENGTH, 0))
+    if base == "numeric":
+        return ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+    if base in ("varchar", "bpchar"):
+        return typmod - 4, 0
+    if base in ("time", "timetz", "timestamp", "timestamptz"):
+        whole = {"time": 8, "timetz": 14, "timestamp": 19, "timestamptz": 25}[base]
+        return whole + (typmod + 1 if typmod > 0 else 0), typmod
+    return _PRECISION.get(base, (_UNKNOWN_LENGTH, 0))
 
 
 # -- resolution --------------------------------------------------------------------------------

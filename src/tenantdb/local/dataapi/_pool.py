@@ -32,8 +32,12 @@ class ConnectionPool:
         self._acquire_timeout = acquire_timeout
         self._idle: dict[Key, list[asyncpg.Connection]] = {}
         self._keys: dict[int, Key] = {}
+        self._all: dict[int, asyncpg.Connection] = {}  # every open connection, busy or idle
         self._live = 0
         self._changed = asyncio.Condition()
+
+    def dsn(self, role: str, database: str) -> str:
+        return self._dsn(role, database)
 
     @property
     def open_connections(self) -> int:
@@ -66,6 +70,7 @@ class ConnectionPool:
             await self._forget()
             raise
         self._keys[id(conn)] = key
+        self._all[id(conn)] = conn
         return conn
 
     async def release(self, conn: asyncpg.Connection) -> None:
@@ -89,24 +94,31 @@ class ConnectionPool:
         """Close a connection that must not be reused."""
         if self._keys.pop(id(conn), None) is None:
             return
+        self._all.pop(id(conn), None)
         conn.terminate()
         await self._forget()
 
     async def close(self) -> None:
+        """Close idle connections politely and terminate busy ones (detached statements)."""
         async with self._changed:
-            for conns in self._idle.values():
-                for conn in conns:
-                    self._keys.pop(id(conn), None)
-                    self._live -= 1
+            idle = {id(c) for conns in self._idle.values() for c in conns}
+            for key, conn in list(self._all.items()):
+                if key in idle:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(conn.close(), 2)
+                else:
+                    conn.terminate()
             self._idle.clear()
+            self._keys.clear()
+            self._all.clear()
+            self._live = 0
 
     async def _close_one_idle(self) -> bool:
         for conns in self._idle.values():
             if conns:
                 conn = conns.pop()
                 self._keys.pop(id(conn), None)
+                self._all.pop(id(conn), None)
                 self._live -= 1
                 conn.terminate()
                 return True

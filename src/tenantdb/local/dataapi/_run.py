@@ -17,6 +17,7 @@ import asyncpg
 from asyncpg.types import Attribute
 
 from tenantdb.local.dataapi._bind import Bound
+from tenantdb.local.dataapi._describe import ColumnOrigin, describe
 from tenantdb.local.dataapi._encode import ColumnCodec, Options, column_codecs
 from tenantdb.local.dataapi._errors import ApiError, database_error
 
@@ -30,6 +31,7 @@ class Result(NamedTuple):
     codecs: list[ColumnCodec]
     rows: list[asyncpg.Record]
     status: str
+    origins: list[ColumnOrigin] | None = None
 
     @property
     def updated(self) -> int:
@@ -42,14 +44,21 @@ class Result(NamedTuple):
         return 0
 
 
-async def execute(conn: asyncpg.Connection, bound: Bound, options: Options) -> Result:
-    """Prepare (checking result types before anything runs), then execute."""
+async def execute(
+    conn: asyncpg.Connection, bound: Bound, options: Options, *, describe_dsn: str | None = None
+) -> Result:
+    """Prepare (checking result types before anything runs), then execute; with
+    ``describe_dsn`` also find each column's origin for ``columnMetadata``."""
     try:
         stmt = await conn.prepare(bound.sql)
         attrs = stmt.get_attributes()
         codecs = column_codecs(attrs, options)
         rows = await stmt.fetch(*bound.args)
-        return Result(attrs, codecs, rows, stmt.get_statusmsg() or "")
+        status = stmt.get_statusmsg() or ""
+        origins = None
+        if describe_dsn is not None and attrs:
+            origins = await describe(describe_dsn, bound.sql, conn)
+        return Result(attrs, codecs, rows, status, origins)
     except asyncpg.PostgresError as exc:
         raise database_error(exc) from exc
     except (asyncpg.DataError, OverflowError, TypeError, ValueError) as exc:

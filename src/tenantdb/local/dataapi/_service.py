@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from tenantdb.local.dataapi._bind import Bound, parse_sql
+from tenantdb.local.dataapi._describe import ColumnOrigin
 from tenantdb.local.dataapi._encode import Options, column_metadata
 from tenantdb.local.dataapi._errors import ApiError, database_error
 from tenantdb.local.dataapi._pool import ConnectionPool
@@ -50,10 +51,15 @@ class Service:
         bound = template.bind(_list(req, "parameters"))
         options = _options(req)
         continue_after = req.get("continueAfterTimeout") is True
+        describe_dsn = None
+        if req.get("includeResultMetadata") is True and req.get("formatRecordsAs") != "JSON":
+            describe_dsn = self.pool.dsn(role, database)
         tx_id = req.get("transactionId")
         if tx_id is not None:
             tx = await self._transaction(req, tx_id)
-            result = await self._in_transaction(tx, bound, options, continue_after)
+            if describe_dsn is not None:
+                describe_dsn = self.pool.dsn(*tx.key)
+            result = await self._in_transaction(tx, bound, options, continue_after, describe_dsn)
             body = self._response(req, result)
             if len(body) > self.settings.max_response_bytes:
                 await self.txs.drop(tx, TERMINATED)
@@ -68,7 +74,7 @@ class Service:
         try:
             result = await with_timeout(
                 conn,
-                execute(conn, bound, options),
+                execute(conn, bound, options, describe_dsn=describe_dsn),
                 timeout=self.settings.statement_timeout,
                 continue_after=continue_after,
                 on_detached=release,
@@ -165,10 +171,17 @@ class Service:
         return _encoder.encode({"transactionStatus": status})
 
     async def _in_transaction(
-        self, tx: Transaction, bound: Bound, options: Options, continue_after: bool
+        self,
+        tx: Transaction,
+        bound: Bound,
+        options: Options,
+        continue_after: bool,
+        describe_dsn: str | None,
     ) -> Result:
         result: Result = await self._locked(
-            tx, lambda: execute(tx.conn, bound, options), continue_after=continue_after
+            tx,
+            lambda: execute(tx.conn, bound, options, describe_dsn=describe_dsn),
+            continue_after=continue_after,
         )
         return result
 
@@ -237,9 +250,12 @@ class Service:
                     for row in result.rows
                 ]
                 if req.get("includeResultMetadata") is True:
+                    origins: list[ColumnOrigin | None] = (
+                        list(result.origins) if result.origins else [None] * len(result.attrs)
+                    )
                     out["columnMetadata"] = [
-                        column_metadata(c, a)
-                        for c, a in zip(result.codecs, result.attrs, strict=True)
+                        column_metadata(c, a, o)
+                        for c, a, o in zip(result.codecs, result.attrs, origins, strict=True)
                     ]
             out["numberOfRecordsUpdated"] = 0
         else:

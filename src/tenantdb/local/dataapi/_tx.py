@@ -37,6 +37,7 @@ class Transaction:
     secret_arn: str
     created: float
     last_used: float
+    key: tuple[str, str]  # (role, database)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -67,7 +68,7 @@ class Transactions:
             raise
         now = time.monotonic()
         tx_id = base64.b64encode(secrets.token_bytes(138)).decode()  # 184 chars, like AWS ids
-        tx = Transaction(tx_id, conn, resource_arn, secret_arn, now, now)
+        tx = Transaction(tx_id, conn, resource_arn, secret_arn, now, now, (role, database))
         self._open[tx_id] = tx
         return tx
 
