@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -61,7 +62,7 @@ async def test_c01_select_one_exact_body(gateway: LocalDataApi, api: Api) -> Non
     assert status == 200
     assert body == {"records": [[{"longValue": 1}]], "numberOfRecordsUpdated": 0}
     assert headers["Content-Type"].startswith("application/json")
-    assert uuid.UUID(headers["x-amzn-RequestId"])
+    assert uuid.UUID(headers["x-amzn-RequestId"]).version == 4
     res = await api.execute("select 1 as one")
     assert res["records"] == [[{"longValue": 1}]]
     assert "columnMetadata" not in res
@@ -379,7 +380,7 @@ async def test_c28_statement_timeout_cancels(local_pg: LocalPostgres, gateway_db
         with pytest.raises(ClientError) as err:
             await api.execute("select pg_sleep(5)")
         assert code(err.value) == "StatementTimeoutException"
-        pid = err.value.response["dbConnectionId"]
+        pid = dict(err.value.response)["dbConnectionId"]
         assert isinstance(pid, int)
         assert not await _backend_busy(local_pg, gateway_db, pid)
         # Inside a transaction the cancelled statement aborts it.
@@ -456,11 +457,12 @@ async def test_c31_rollback_discards(api: Api) -> None:
 
 async def test_c32_unknown_or_ended_transaction(api: Api) -> None:
     bogus = base64.b64encode(b"nope" * 10).decode()
-    for call in (
+    calls: list[Callable[[], Awaitable[Any]]] = [
         lambda: api.commit(bogus),
         lambda: api.rollback(bogus),
         lambda: api.execute("select 1", transactionId=bogus),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as err:
             await call()
         assert code(err.value) == "TransactionNotFoundException"
@@ -622,6 +624,6 @@ async def test_c43_error_header_and_type_body(gateway: LocalDataApi, api: Api) -
     assert headers["x-amzn-ErrorType"] == "DatabaseErrorException"
     assert body["__type"] == "DatabaseErrorException"
     assert body["message"].endswith("SQLState: 22012")
-    assert uuid.UUID(headers["x-amzn-RequestId"])
+    assert uuid.UUID(headers["x-amzn-RequestId"]).version == 4
     with pytest.raises(api.client.exceptions.DatabaseErrorException):
         await api.execute("select 1/0")

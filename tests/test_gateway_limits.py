@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -27,7 +29,11 @@ async def test_response_over_the_limit_deletes_the_transaction(api: Api) -> None
     with pytest.raises(ClientError) as err:
         await api.execute("select repeat('x', 600000) from generate_series(1, 2)", transactionId=tx)
     assert code(err.value) == "UnsupportedResultException"
-    for call in (lambda: api.execute("select 1", transactionId=tx), lambda: api.rollback(tx)):
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: api.execute("select 1", transactionId=tx),
+        lambda: api.rollback(tx),
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as err:
             await call()
         assert code(err.value) == "TransactionNotFoundException"
