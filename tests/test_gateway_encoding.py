@@ -7,7 +7,9 @@ import math
 
 import pytest
 from botocore.exceptions import ClientError
-from fix_gateway import Api, param
+from fix_gateway import Api, open_rds_data, param
+
+from tenantdb.local import LocalDataApi
 
 
 def one(res: dict[str, object]) -> object:
@@ -236,3 +238,19 @@ async def test_column_metadata_inside_a_transaction(api: Api) -> None:
     res = await api.execute("select a from t limit 0", transactionId=tx, includeResultMetadata=True)
     assert res["columnMetadata"][0]["tableName"] == "t"
     await api.rollback(tx)
+
+
+async def test_configs_point_at_the_gateway(gateway: LocalDataApi, gateway_db: str) -> None:
+    assert gateway.config.secret_arn == gateway.tenant_secret_arn
+    assert gateway.admin_config.secret_arn == gateway.admin_secret_arn
+    other = gateway.data_api(gateway_db, admin=True)
+    assert (other.database, other.endpoint_url) == (gateway_db, gateway.endpoint_url)
+    assert other.resource_arn == gateway.resource_arn
+    async with open_rds_data(gateway.endpoint_url) as client:
+        res = await client.execute_statement(
+            resourceArn=other.resource_arn,
+            secretArn=other.secret_arn,
+            database=other.database,
+            sql="select current_database(), current_user",
+        )
+    assert res["records"] == [[{"stringValue": gateway_db}, {"stringValue": "app_admin"}]]

@@ -147,6 +147,11 @@ class LocalDataApi:
         """The same for the admin secret (BYPASSRLS role): migrations, seeding, admin work."""
         return self._config(self.admin_secret_arn)
 
+    def data_api(self, database: str | None = None, *, admin: bool = False) -> DataApi:
+        """A ``tenantdb.DataApi`` for another database on the server (tenant secret by default)."""
+        secret = self.admin_secret_arn if admin else self.tenant_secret_arn
+        return self._config(secret, database)
+
     @property
     def open_transactions(self) -> int:
         return len(self._txs)
@@ -271,11 +276,11 @@ class LocalDataApi:
             }
         )
 
-    def _config(self, secret_arn: str) -> DataApi:
+    def _config(self, secret_arn: str, database: str | None = None) -> DataApi:
         return DataApi(
             resource_arn=self.resource_arn,
             secret_arn=secret_arn,
-            database=self._postgres.name,
+            database=database or self._postgres.name,
             region=self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id="local",
