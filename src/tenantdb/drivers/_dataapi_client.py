@@ -1,9 +1,11 @@
 """One long-lived aioboto3 ``rds-data`` client per lane, reading result bodies raw.
 
-Client settings (DATA_API.md §7): SDK retries off (the lane retries only what is safe, see
-``_dataapi_retry``), read timeout above the Data API's 45 s statement limit, connect timeout
-``PoolOptions.connect_timeout``, and ``max_pool_connections`` equal to the lane's pool size, so
-the HTTP pool is the concurrency limit just as the asyncpg pool is on the other lane.
+Client settings (DATA_API.md §7): SDK retries off with ``total_max_attempts=1`` (beware: in a
+botocore client config ``{"max_attempts": 1}`` counts *retries*, i.e. two sends), because the
+lane retries only what is safe (``_dataapi_retry``); read timeout above the Data API's 45 s
+statement limit; connect timeout ``PoolOptions.connect_timeout``; ``max_pool_connections``
+equal to the lane's pool size, so the HTTP pool is the concurrency limit just as the asyncpg
+pool is on the other lane.
 
 ExecuteStatement bodies bypass botocore's response parser: a ``before-parse`` hook keeps the raw
 bytes and hands botocore ``{}``; ``_dataapi_codec`` decodes the bytes with msgspec. Error bodies
@@ -61,7 +63,9 @@ class DataApiClient:
                 region_name=cfg.region,
             )
         aio_config = AioConfig(
-            retries={"mode": "standard", "max_attempts": 1},
+            # botocore's client-config ``max_attempts`` counts *retries* (it adds one), so
+            # ``max_attempts: 1`` would still resend once; ``total_max_attempts: 1`` is no retry.
+            retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=self._connect_timeout,
             read_timeout=READ_TIMEOUT_S,
             max_pool_connections=self._pool_size,

@@ -60,8 +60,10 @@ R = TypeVar("R")
 T = TypeVar("T")
 _CLEANUP_TIMEOUT_S = 10.0
 """Upper bound for the shielded RollbackTransaction (retries of "still running" included)."""
-BATCH_MAX_BYTES = 3 * 1024 * 1024
-"""Encoded parameter sets per BatchExecuteStatement (AWS's request limit is 4 MiB)."""
+BATCH_MAX_BYTES = 900 * 1024
+"""Encoded parameter sets per BatchExecuteStatement. AWS's request limit is 4 MiB; staying under
+1 MiB also keeps aiohttp from writing one huge bytes body in a single event-loop step (it warns
+about bodies over 1 MiB)."""
 BATCH_MAX_SETS = 1000
 """Parameter sets per BatchExecuteStatement, so one call stays well inside the 45 s limit."""
 _ISOLATION_SQL = {
