@@ -218,6 +218,13 @@ async def test_tenant_role_that_bypasses_or_can_become_the_owner(
     assert "does not exist" in missing.message
 
 
+def test_finding_reads_as_one_line() -> None:
+    f = Finding("I-5", "public.t", "the tenant role holds TRUNCATE", "REVOKE TRUNCATE ON public.t;")
+    assert (
+        str(f) == "I-5 public.t: the tenant role holds TRUNCATE (fix: REVOKE TRUNCATE ON public.t;)"
+    )
+
+
 def test_server_version_floor() -> None:
     assert version_findings(180006) == []
     assert version_findings(170001) == []

@@ -27,6 +27,9 @@ class Finding(msgspec.Struct, frozen=True):
     message: str
     fix: str
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.object}: {self.message} (fix: {self.fix})"
+
 
 class Queries:
     """The checks for one admin connection, tenant role name and tenant column."""
