@@ -116,3 +116,12 @@ async def test_statement_timeout_leaves_the_connection_usable(
             assert code(err.value) == "StatementTimeoutException"
             res = await api.execute("select 2")
             assert res["records"] == [[{"longValue": 2}]]
+
+
+async def test_sql_longer_than_65536_characters_is_rejected(api: Api) -> None:
+    padding = " " * 65536
+    with pytest.raises(ClientError) as err:
+        await api.execute(f"select 1{padding}")
+    assert code(err.value) == "ValidationException"
+    res = await api.execute("select 1" + " " * (65536 - 8))
+    assert res["records"] == [[{"longValue": 1}]]

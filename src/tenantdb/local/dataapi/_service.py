@@ -23,6 +23,7 @@ from tenantdb.local.dataapi._tx import TERMINATED, Transaction, Transactions
 
 __all__ = ("Service", "Settings")
 
+_MAX_SQL = 65536
 _SIZE_LIMIT_MESSAGE = "Database returned more than the allowed response size limit"
 _encoder = msgspec.json.Encoder()
 
@@ -47,7 +48,7 @@ class Service:
     # -- operations ------------------------------------------------------------------------
     async def execute_statement(self, req: Mapping[str, Any]) -> bytes:
         _, role, database = self._caller(req)
-        template = parse_sql(_required_str(req, "sql"))
+        template = parse_sql(_sql(req))
         bound = template.bind(_list(req, "parameters"))
         options = _options(req)
         continue_after = req.get("continueAfterTimeout") is True
@@ -92,7 +93,7 @@ class Service:
 
     async def batch_execute_statement(self, req: Mapping[str, Any]) -> bytes:
         _, role, database = self._caller(req)
-        template = parse_sql(_required_str(req, "sql"))
+        template = parse_sql(_sql(req))
         sets = _list(req, "parameterSets") or []
         bounds = [template.bind(_list({"p": s}, "p")) for s in sets]
         tx_id = req.get("transactionId")
@@ -305,6 +306,17 @@ def _options(req: Mapping[str, Any]) -> Options:
         long_as_string=rso.get("longReturnType") == "STRING",
         decimal_as_number=rso.get("decimalReturnType") == "DOUBLE_OR_LONG",
     )
+
+
+def _sql(req: Mapping[str, Any]) -> str:
+    sql = _required_str(req, "sql")
+    if len(sql) > _MAX_SQL:
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value at 'sql' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {_MAX_SQL}",
+        )
+    return sql
 
 
 def _required_str(req: Mapping[str, Any], name: str) -> str:
