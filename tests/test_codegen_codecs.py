@@ -96,6 +96,8 @@ def test_array_literal_keeps_sql_null() -> None:
         ("'::1'::inet", _codecs.decode_inet),
         ("'10.0.0.0/8'::cidr", _codecs.decode_cidr),
         ("'2001:db8::/32'::cidr", _codecs.decode_cidr),
+        ("0.1::real", lambda text: _codecs.decode_float4(float(text))),
+        ("'-3.4e38'::real", lambda text: _codecs.decode_float4(float(text))),
     ],
 )
 async def test_data_api_text_decodes_to_what_asyncpg_returns(

@@ -299,7 +299,7 @@ LIMIT :max_results::int8""",
         _codecs.decode_uuid,
         None,
         None,
-        None,
+        _codecs.decode_float4,
     ),
     source="queries/guests.sql",
 )

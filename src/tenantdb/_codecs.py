@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import ipaddress
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -22,6 +23,7 @@ __all__ = (
     "array_literal",
     "decode_cidr",
     "decode_date",
+    "decode_float4",
     "decode_inet",
     "decode_json",
     "decode_numeric",
@@ -109,6 +111,16 @@ decode_numeric: Callable[[str], decimal.Decimal] = decimal.Decimal
 decode_uuid: Callable[[str], uuid.UUID] = uuid.UUID
 decode_date: Callable[[str], datetime.date] = datetime.date.fromisoformat
 decode_time: Callable[[str], datetime.time] = datetime.time.fromisoformat
+
+
+_F32 = struct.Struct("f")
+
+
+def decode_float4(value: float) -> float:
+    """The Data API prints a ``real`` in its shortest float32 form (``0.1``); asyncpg widens
+    the float32 to a double (``0.10000000149011612``): round through float32 to match."""
+    widened: float = _F32.unpack(_F32.pack(value))[0]
+    return widened
 
 
 def decode_timestamp(value: str) -> datetime.datetime:

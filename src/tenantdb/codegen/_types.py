@@ -61,7 +61,7 @@ BUILTINS: dict[str, TypeSpec] = {
     "int4": _INT,
     "int8": _INT,
     "oid": _INT,
-    "float4": TypeSpec(py="float"),
+    "float4": TypeSpec(py="float", text="float4"),
     "float8": TypeSpec(py="float"),
     "numeric": TypeSpec(py="decimal.Decimal", module="decimal", hint="DECIMAL", text="numeric"),
     "bool": TypeSpec(py="bool"),

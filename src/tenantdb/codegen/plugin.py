@@ -79,7 +79,12 @@ def _format(files: dict[str, str]) -> dict[str, str]:
             [ruff, "format", *common, tmp],
         ):  # fmt: skip
             proc = subprocess.run(  # noqa: S603 - the pinned ruff binary, fixed arguments
-                cmd, capture_output=True, text=True, check=False, timeout=_RUFF_TIMEOUT_S
+                cmd,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=_RUFF_TIMEOUT_S,
+                cwd=tmp,  # import sorting must not depend on what lies next to sqlc.yaml
             )
             if proc.returncode != 0:
                 raise CodegenError(

@@ -155,7 +155,7 @@ GET_ITEM: Query[models.Item] = Query(
         None,
         None,
         None,
-        None,
+        _codecs.decode_float4,
         None,
         _codecs.decode_numeric,
         None,
