@@ -58,6 +58,7 @@ async def _fetchval(dsn: str, sql: str) -> object:
 
 
 async def test_up_down_up_leaves_an_identical_catalog(fresh_db: LocalDatabase) -> None:
+    assert {r.state for r in await status(fresh_db.admin_dsn, SCHEMA_DIR)} == {"pending"}
     assert await up(fresh_db.admin_dsn, SCHEMA_DIR) == ALL_VERSIONS
     first = await _schema_dump(fresh_db)
     assert "CREATE TABLE public.bookings" in first

@@ -33,9 +33,19 @@ from tenantdb.migrate import up
 _KEY = dict.fromkeys(TENANT_TABLES, "tenant_id") | {"tenants": "id"}
 
 
-@pytest.fixture
-async def tenant_conn(tenants_abc: TenantSet) -> AsyncIterator[asyncpg.Connection]:
+@pytest.fixture(params=["fresh", "reused"])
+async def tenant_conn(
+    request: pytest.FixtureRequest, tenants_abc: TenantSet
+) -> AsyncIterator[asyncpg.Connection]:
+    """A tenant-role connection: brand new, or one that just served tenant B (committed), as
+    a pooled connection would be (RLS.md §5: run the suite both ways)."""
     conn = await asyncpg.connect(tenants_abc.pg.tenant_dsn)
+    if request.param == "reused":
+        async with conn.transaction():
+            await _set_context(conn, TENANT_B, tenants_abc.b.users[0])
+            assert (
+                await conn.fetchval("SELECT count(*) FROM bookings") == FIXTURE_COUNTS["bookings"]
+            )
     yield conn
     await conn.close()
 
