@@ -175,6 +175,27 @@ async def test_transaction_timeout_rolls_back_and_frees_the_connection(make_db: 
     assert session.session_app_settings == 0
 
 
+async def test_deadline_covers_caller_code_and_leaves_no_stray_cancellation(
+    make_db: MakeDb,
+) -> None:
+    ctx = TenantContext(tenant_id=new_tenant())
+    db = make_db(pool={"max_size": 1})
+    async with db:
+        with anyio.CancelScope() as outer:
+            with pytest.raises(errors.TransactionTimeoutError):  # noqa: PT012 - the block raises
+                async with db.tenant(ctx, timeout=0.2) as tx:
+                    await tx.one(COUNT_ITEMS, ())
+                    await anyio.sleep(30)  # the caller's own slow work
+            await anyio.sleep(0.01)  # no cancellation left pending for this task
+        assert not outer.cancelled_caught
+        with anyio.move_on_after(0.2) as scope:  # the caller's own scope still wins
+            async with db.tenant(ctx, timeout=30):
+                await anyio.sleep(30)
+        assert scope.cancelled_caught
+        async with db.tenant(ctx) as tx:
+            assert await tx.one(COUNT_ITEMS, ()) is not None
+
+
 async def test_statement_timeout_is_server_side_and_transaction_local(make_db: MakeDb) -> None:
     ctx = TenantContext(tenant_id=new_tenant())
     db = make_db(pool={"max_size": 1, "statement_timeout": 0.2})

@@ -25,6 +25,7 @@ import contextvars
 import math
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -35,6 +36,7 @@ import anyio
 import msgspec
 import structlog
 
+from tenantdb._deadline import Deadline, Watchdog
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.drivers.asyncpg_lane import AsyncpgLane, PoolOptions
 from tenantdb.drivers.lane import Isolation, Lane, Transaction
@@ -125,6 +127,7 @@ class Database:
         self._admin_options = admin_pool if admin_pool is not None else self._pool_options
         self._migrations = Path(migrations) if migrations is not None else None
         self._validator = validator
+        self._watchdog = Watchdog()
         self._admin = None if admin is None else self._admin_lane(admin)
         self._tenant = None if tenant is None else self._tenant_lane(tenant)
         self._admin_dsn = admin
@@ -194,6 +197,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every lane; idempotent, shielded, bounded."""
+        self._watchdog.stop()
         with anyio.CancelScope(shield=True):
             for lane in self._lanes():
                 await lane.close()
@@ -346,12 +350,12 @@ class _Block:
     __slots__ = (
         "_ctx",
         "_db",
+        "_deadline",
         "_inner",
         "_isolation",
         "_lane",
         "_options",
         "_readonly",
-        "_scope",
         "_timeout",
         "_token",
     )
@@ -375,7 +379,7 @@ class _Block:
         self._isolation = isolation
         self._timeout = timeout
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
-        self._scope: anyio.CancelScope | None = None
+        self._deadline: Deadline | None = None
         self._token: contextvars.Token[_Active | None] | None = None
 
     async def __aenter__(self) -> Transaction:
@@ -392,17 +396,20 @@ class _Block:
             limit = self._timeout or math.inf
             inner = outer.tx.savepoint()
         _check_timeout(limit)
-        self._scope = scope = anyio.CancelScope(deadline=anyio.current_time() + limit)
-        scope.__enter__()
+        watchdog = self._db._watchdog
+        self._deadline = deadline = Deadline(time.monotonic() + limit)
+        if limit != math.inf:
+            watchdog.watch(deadline)
         try:
             tx = await inner.__aenter__()
         except BaseException as exc:
-            if scope.__exit__(type(exc), exc, exc.__traceback__):
+            watchdog.unwatch(deadline)
+            if deadline.timed_out(type(exc)):
                 raise self._timed_out() from None
             raise
         self._inner = inner
         if outer is None and self._ctx is not None:
-            active = _Active(id(self._db), _current_task(), self._ctx, tx)
+            active = _Active(id(self._db), deadline.task, self._ctx, tx)
             self._token = _ACTIVE.set(active)
         return tx
 
@@ -430,16 +437,16 @@ class _Block:
         tb: TracebackType | None,
     ) -> None:
         assert self._inner is not None  # noqa: S101 - set by a successful __aenter__
-        assert self._scope is not None  # noqa: S101 - set by a successful __aenter__
+        assert self._deadline is not None  # noqa: S101 - set by a successful __aenter__
+        # The deadline covers acquire, BEGIN and the block; COMMIT/ROLLBACK have their own
+        # bounds (statement timeout, shielded cleanup timeout), so a commit is never reported
+        # as timed out after it happened.
+        self._db._watchdog.unwatch(self._deadline)
+        timed_out = self._deadline.timed_out(exc_type)
         if self._token is not None:
             _ACTIVE.reset(self._token)
-        try:
-            await self._inner.__aexit__(exc_type, exc, tb)
-        except BaseException as error:
-            if self._scope.__exit__(type(error), error, error.__traceback__):
-                raise self._timed_out() from None
-            raise
-        if self._scope.__exit__(exc_type, exc, tb):
+        await self._inner.__aexit__(exc_type, exc, tb)
+        if timed_out:
             raise self._timed_out() from None
 
     def _timed_out(self) -> TransactionTimeoutError:
@@ -451,7 +458,7 @@ class _Block:
 
 
 def _current_task() -> object:
-    """The running task (asyncpg runs on asyncio only; this is cheaper than anyio's TaskInfo)."""
+    """The running task (asyncpg runs on asyncio only; cheaper than anyio's TaskInfo)."""
     return asyncio.current_task()
 
 

@@ -1,0 +1,83 @@
+"""Whole-transaction deadlines with one timer per ``Database`` instead of one per transaction.
+
+A timer per transaction (``anyio.fail_after`` / ``asyncio.timeout``) costs a heap entry, its
+cancellation and a cancel-scope object on every request: on the single-query path that is a
+measurable share of the SDK's own overhead. Deadlines are coarse (60 s by default) and rarely
+hit, so a :class:`Watchdog` instead ticks every ``tick`` seconds while any transaction is open
+and cancels the task of each block whose deadline has passed, exactly as ``asyncio.timeout``
+does (``task.cancel()``, then ``uncancel()`` when the block exits). A deadline therefore fires
+at most ``tick`` late. Registering a block costs a set insertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+__all__ = ("Deadline", "Watchdog")
+
+_TICK_S = 0.05
+
+
+class Deadline:
+    """The deadline of one block (``when`` on the ``time.monotonic()`` clock), owned by the
+    task that entered it."""
+
+    __slots__ = ("_cancelling", "expired", "task", "when")
+
+    def __init__(self, when: float) -> None:
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - always called from a coroutine
+            raise RuntimeError("a transaction deadline needs a running task")
+        self.when = when
+        self.task = task
+        self.expired = False
+        self._cancelling = task.cancelling()
+
+    def expire(self) -> None:
+        self.expired = True
+        self.task.cancel("tenantdb: transaction deadline exceeded")
+
+    def timed_out(self, exc_type: type[BaseException] | None) -> bool:
+        """Call once when the block exits: True if this deadline's cancellation ended it.
+
+        Absorbs that cancellation (``uncancel``), so an outer cancel scope or timeout of the
+        caller still sees its own cancellations and nothing else.
+        """
+        if not self.expired:
+            return False
+        return self.task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError
+
+
+class Watchdog:
+    """Cancels the tasks of blocks past their deadline; one per ``Database``."""
+
+    __slots__ = ("_handle", "_open", "_tick")
+
+    def __init__(self, tick: float = _TICK_S) -> None:
+        self._tick = tick
+        self._open: set[Deadline] = set()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def watch(self, deadline: Deadline) -> None:
+        self._open.add(deadline)
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(self._tick, self._check)
+
+    def unwatch(self, deadline: Deadline) -> None:
+        self._open.discard(deadline)
+
+    def stop(self) -> None:
+        """Forget every deadline and the timer (the Database is closing)."""
+        self._open.clear()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _check(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        for deadline in [d for d in self._open if d.when <= now]:
+            self._open.discard(deadline)
+            deadline.expire()
+        self._handle = loop.call_later(self._tick, self._check) if self._open else None
