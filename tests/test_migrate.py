@@ -228,6 +228,30 @@ async def test_lock_held_elsewhere_gives_a_clear_timeout(
     assert await up(fresh_db.admin_dsn, tmp_path) == [1]
 
 
+async def test_ddl_waiting_on_a_busy_table_times_out_and_rolls_back(
+    fresh_db: LocalDatabase, tmp_path: Path
+) -> None:
+    _write(tmp_path, "0001_t", "CREATE TABLE busy (id int);", "DROP TABLE busy;")
+    _write(
+        tmp_path,
+        "0002_alter",
+        "ALTER TABLE busy ADD COLUMN note text;",
+        "ALTER TABLE busy DROP COLUMN note;",
+    )
+    await up(fresh_db.admin_dsn, tmp_path, to=1)
+    reader = await asyncpg.connect(fresh_db.admin_dsn)
+    try:
+        async with reader.transaction():
+            await reader.execute("SELECT * FROM busy")  # holds ACCESS SHARE until commit
+            with pytest.raises(MigrationError, match="SQLSTATE 55P03") as info:
+                await up(fresh_db.admin_dsn, tmp_path, ddl_lock_timeout=0.2)
+    finally:
+        await reader.close()
+    assert info.value.path is not None and info.value.path.endswith("0002_alter.up.sql")
+    assert [r.state for r in await status(fresh_db.admin_dsn, tmp_path)] == ["applied", "pending"]
+    assert await up(fresh_db.admin_dsn, tmp_path) == [2]
+
+
 async def test_no_transaction_directive_allows_create_index_concurrently(
     fresh_db: LocalDatabase, tmp_path: Path
 ) -> None:

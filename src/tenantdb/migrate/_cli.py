@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds to wait for another migrator (default: 60)",
     )
+    common.add_argument(
+        "--ddl-lock-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a statement may wait for a table lock (default: 30)",
+    )
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     p_up = sub.add_parser("up", parents=[common], help="apply pending migrations")
     p_up.add_argument("--to", type=int, default=None, help="stop after this version")
@@ -60,10 +66,24 @@ async def _dispatch(args: argparse.Namespace) -> int:
         _print_status(await status(dsn, args.dir))
         return 0
     if args.action == "up":
-        done = await up(dsn, args.dir, to=args.to, role=args.role, lock_timeout=args.lock_timeout)
+        done = await up(
+            dsn,
+            args.dir,
+            to=args.to,
+            role=args.role,
+            lock_timeout=args.lock_timeout,
+            ddl_lock_timeout=args.ddl_lock_timeout,
+        )
         print(f"applied {len(done)} migration(s): {_versions(done)}")
     else:
-        done = await down(dsn, args.dir, to=args.to, role=args.role, lock_timeout=args.lock_timeout)
+        done = await down(
+            dsn,
+            args.dir,
+            to=args.to,
+            role=args.role,
+            lock_timeout=args.lock_timeout,
+            ddl_lock_timeout=args.ddl_lock_timeout,
+        )
         print(f"rolled back {len(done)} migration(s): {_versions(done)}")
     return 0
 

@@ -72,8 +72,12 @@ async def up(
     to: int | None = None,
     role: str | None = None,
     lock_timeout: float = 60.0,
+    ddl_lock_timeout: float = 30.0,
 ) -> list[int]:
     """Apply pending migrations (through version ``to`` when given); return their versions.
+
+    ``lock_timeout`` bounds the wait for another migrator (seconds), ``ddl_lock_timeout``
+    each statement's wait for a table lock (SQLSTATE 55P03 when exceeded; rolled back).
 
     Example::
 
@@ -81,7 +85,7 @@ async def up(
     """
     files = load_directory(directory)
     owner = role or DEFAULT_OWNER_ROLE
-    async with _locked(dsn, lock_timeout) as conn:
+    async with _locked(dsn, lock_timeout, ddl_lock_timeout) as conn:
         await _ensure_tracking_table(conn, owner)
         applied = await _applied(conn)
         _verify(files, applied)
@@ -99,13 +103,14 @@ async def down(
     to: int,
     role: str | None = None,
     lock_timeout: float = 60.0,
+    ddl_lock_timeout: float = 30.0,
 ) -> list[int]:
     """Roll back every applied migration above version ``to`` (``to=0``: all), newest first."""
     if to < 0:
         raise MigrationError(f"down: to must be >= 0, got {to}")
     files = {f.version: f for f in load_directory(directory)}
     owner = role or DEFAULT_OWNER_ROLE
-    async with _locked(dsn, lock_timeout) as conn:
+    async with _locked(dsn, lock_timeout, ddl_lock_timeout) as conn:
         await _ensure_tracking_table(conn, owner)
         applied = await _applied(conn)
         _verify(list(files.values()), applied)
@@ -143,12 +148,17 @@ def _status_of(version: int, file: MigrationFile | None, row: _Applied | None) -
 
 
 # -- the database side -----------------------------------------------------------------------
-async def _connect(dsn: str) -> asyncpg.Connection:
+async def _connect(dsn: str, *, ddl_lock_timeout: float | None = None) -> asyncpg.Connection:
+    settings = {"application_name": "tenantdb-migrate"}
+    if ddl_lock_timeout is not None:
+        # A DDL statement queued behind a long transaction would otherwise wait forever and
+        # block every query behind it; a file may still `SET LOCAL lock_timeout` itself.
+        settings["lock_timeout"] = f"{max(int(ddl_lock_timeout * 1000), 1)}ms"
     try:
         return await asyncpg.connect(
             dsn,
             timeout=_CONNECT_TIMEOUT_S,
-            server_settings={"application_name": "tenantdb-migrate"},
+            server_settings=settings,
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise MigrationError(
@@ -157,9 +167,11 @@ async def _connect(dsn: str) -> asyncpg.Connection:
 
 
 @asynccontextmanager
-async def _locked(dsn: str, lock_wait_s: float) -> AsyncIterator[asyncpg.Connection]:
+async def _locked(
+    dsn: str, lock_wait_s: float, ddl_lock_timeout: float
+) -> AsyncIterator[asyncpg.Connection]:
     """A connection holding the migration lock; two migrators never interleave."""
-    conn = await _connect(dsn)
+    conn = await _connect(dsn, ddl_lock_timeout=ddl_lock_timeout)
     try:
         await _acquire_lock(conn, lock_wait_s)
         yield conn
