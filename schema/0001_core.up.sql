@@ -51,7 +51,8 @@ $$;
 REVOKE ALL ON FUNCTION app.touch_updated_at() FROM PUBLIC;
 
 -- The tenant registry. It has no tenant_id column: it is protected on id, so a tenant sees
--- (and may rename) only its own row. Creating and deleting tenants is admin work.
+-- (and may rename, or change the settings of) only its own row. Creating and deleting
+-- tenants, and changing slugs, is admin work.
 CREATE TABLE tenants (
     id         uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     slug       citext      NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
@@ -67,7 +68,9 @@ CREATE POLICY tenant_isolation ON tenants AS PERMISSIVE FOR ALL TO app_tenant
     WITH CHECK (id = (SELECT app.current_tenant_id()));
 CREATE TRIGGER tenants_touch_updated_at BEFORE UPDATE ON tenants
     FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
-GRANT SELECT, UPDATE ON tenants TO app_tenant;
+-- Column-level UPDATE: the slug is globally unique, so letting a tenant change it would
+-- reveal (by a unique violation) which slugs other tenants use.
+GRANT SELECT, UPDATE (name, settings) ON tenants TO app_tenant;
 
 CREATE TYPE user_role AS ENUM ('owner', 'manager', 'front-desk', 'housekeeping');
 

@@ -153,6 +153,10 @@ async def test_tenant_sees_only_its_own_tenants_row(tenant_conn: asyncpg.Connect
     assert tag == "UPDATE 0"
     assert await _attempt(tenant_conn, TENANT_A, "UPDATE tenants SET id = $1", TENANT_B) == "42501"
     assert await _attempt(tenant_conn, TENANT_A, "DELETE FROM tenants") == "42501"  # no grant
+    rename = "UPDATE tenants SET name = 'A renamed', settings = '{}'"
+    assert await _attempt(tenant_conn, TENANT_A, rename) == "UPDATE 1"
+    # Slugs are globally unique: changing one would probe other tenants' slugs.
+    assert await _attempt(tenant_conn, TENANT_A, "UPDATE tenants SET slug = 'tenant-b'") == "42501"
 
 
 # -- write isolation --------------------------------------------------------------------------
