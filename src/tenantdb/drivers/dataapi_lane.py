@@ -39,6 +39,7 @@ from tenantdb.drivers.lane import Isolation, Transaction
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
+    PoolTimeoutError,
     QueryError,
     ResultTooLargeError,
     TenantDBError,
@@ -104,6 +105,7 @@ class DataApiLane:
             config, pool_size=options.max_size, connect_timeout=options.connect_timeout
         )
         self._opened = False
+        self._slots: anyio.Semaphore | None = None
 
     @property
     def name(self) -> str:
@@ -127,6 +129,7 @@ class DataApiLane:
             await self._client.open()
         except Exception as exc:
             raise map_dataapi_error(exc, query=None) from exc
+        self._slots = anyio.Semaphore(self.options.max_size)
         self._opened = True
 
     async def close(self) -> None:
@@ -152,6 +155,27 @@ class DataApiLane:
         client = self.client
         return await call_with_retry(
             self.retry, client.server_version, query="SHOW server_version", idempotent=True
+        )
+
+    async def _take_slot(self) -> anyio.Semaphore:
+        """One of ``max_size`` transaction slots (the HTTP pool has as many connections).
+
+        Each open transaction makes at most one call at a time, so with no more transactions
+        than HTTP connections a transaction that holds a database connection server-side can
+        always get an HTTP connection to finish: without this bound, BeginTransaction calls
+        queued at a saturated cluster would occupy every HTTP connection and deadlock the
+        transactions they wait for.
+        """
+        slots = self._slots
+        if slots is None:
+            raise ConfigurationError(f"the {self._name} lane is not open: use `async with db:`")
+        timeout = self.options.acquire_timeout
+        with anyio.move_on_after(timeout):
+            await slots.acquire()
+            return slots
+        raise PoolTimeoutError(
+            f"no {self._name}-lane transaction slot became free within {timeout:g} s (raise "
+            "PoolOptions.max_size or acquire_timeout, or look for transactions held open)"
         )
 
     async def _call(self, call: Callable[[], Awaitable[T]], *, query: str, idempotent: bool) -> T:
@@ -205,6 +229,7 @@ class _TxScope:
         "_isolation",
         "_lane",
         "_readonly",
+        "_slot",
         "_statement_timeout",
         "_t0",
         "_tx",
@@ -225,21 +250,33 @@ class _TxScope:
         self._statement_timeout = statement_timeout
         self._t0 = 0.0
         self._tx: _DataApiTx | None = None
+        self._slot: anyio.Semaphore | None = None
 
     async def __aenter__(self) -> _DataApiTx:
         self._t0 = time.perf_counter()
         lane = self._lane
         client = lane.client
-        tx_id = await lane._call(client.begin, query="BEGIN", idempotent=True)
+        self._slot = await lane._take_slot()
+        try:
+            tx_id = await lane._call(client.begin, query="BEGIN", idempotent=True)
+        except BaseException:
+            self._free()
+            raise
         tx = _DataApiTx(lane, client, tx_id, self._ctx, readonly=self._readonly)
         try:
             await self._prepare(tx)
         except BaseException:
             await tx._rollback()
+            self._free()
             self._record(ok=False, error="BEGIN")
             raise
         self._tx = tx
         return tx
+
+    def _free(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
 
     async def _prepare(self, tx: _DataApiTx) -> None:
         if self._isolation is not None:
@@ -283,6 +320,7 @@ class _TxScope:
                         query="COMMIT",
                     )
         finally:
+            self._free()
             self._record(ok=ok, error=None if ok else "rollback")
 
     def _record(self, *, ok: bool, error: str | None) -> None:
