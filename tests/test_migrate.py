@@ -341,3 +341,12 @@ async def test_cli_up_status_and_create(fresh_db: LocalDatabase, tmp_path: Path)
     ]
     assert refused.returncode == 1
     assert "does not exist" in refused.stderr
+
+
+async def test_owner_role_the_login_role_cannot_assume_is_refused(
+    fresh_db: LocalDatabase,
+) -> None:
+    with pytest.raises(MigrationError, match="SQLSTATE 42501") as info:
+        await up(fresh_db.admin_dsn, SCHEMA_DIR, role="app_tenant")
+    assert info.value.sqlstate == "42501"
+    assert await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('tenants')") is None
