@@ -398,3 +398,9 @@ async def _deletes(  # noqa: PLR0917 - one positional per row created above
     assert await properties.delete_property(ex, id=p.id) == 1
     assert await users.delete_user(ex, id=u.id) == 1
     assert await tenants.delete_tenant(ex, id=t.id) == 1
+
+
+def test_every_example_query_can_run_on_the_data_api() -> None:
+    queries = [v for m in MODULES for v in vars(m).values() if isinstance(v, Query)]
+    assert {q.name: q.data_api_unsupported for q in queries if q.data_api_unsupported} == {}
+    assert all(":" in q.data_api_sql or not q.params for q in queries)

@@ -333,25 +333,7 @@ class _Resolver:
     ) -> QueryDef:
         by_number = {int(p.label): p for p in params}
         data_api_sql = _data_api_sql(q.text, by_number)
-        flat = [(f.label, f) for f in fields for _ in [0]]
-        labels: list[str] = []
-        unsupported = None
-        for label, f in flat:
-            if f.embed is not None:
-                labels.extend(c.label for c in f.embed.fields)
-                for c in f.embed.fields:
-                    if c.unsupported and unsupported is None:
-                        unsupported = f"{f.name}.{c.name}: {c.unsupported}"
-            else:
-                labels.append(label)
-                if f.unsupported and unsupported is None:
-                    unsupported = f"{f.name}: {f.unsupported}"
-        if unsupported is not None:
-            col, why = unsupported.split(": ", 1)
-            unsupported = (
-                f"column {col!r} of {q.name} has {why}, which the Data API cannot return "
-                f"(UnsupportedResultException); cast it to text or use the asyncpg lane"
-            )
+        labels, unsupported = _labels_and_unsupported(q.name, fields)
         row_cls, is_model = self._row_class(q, fields)
         qd = QueryDef(
             name=q.name,
@@ -383,6 +365,27 @@ class _Resolver:
             if [(c.name, c.annotation, c.convert) for c in t.fields] == sig:
                 return t.cls, True
         return f"{q.name}Row", False
+
+
+def _labels_and_unsupported(name: str, fields: list[FieldDef]) -> tuple[list[str], str | None]:
+    """Result labels as PostgreSQL names them (embeds expanded), and the first column the
+    Data API cannot return, as a message naming it."""
+    labels: list[str] = []
+    bad: list[tuple[str, str]] = []
+    for f in fields:
+        if f.embed is None:
+            labels.append(f.label)
+            bad.extend([(f.name, f.unsupported)] if f.unsupported else [])
+            continue
+        labels.extend(c.label for c in f.embed.fields)
+        bad.extend((f"{f.name}.{c.name}", c.unsupported) for c in f.embed.fields if c.unsupported)
+    if not bad:
+        return labels, None
+    col, why = bad[0]
+    return labels, (
+        f"column {col!r} of {name} has {why}, which the Data API cannot return "
+        f"(UnsupportedResultException); cast it to text or use the asyncpg lane"
+    )
 
 
 def _sorted(q: rq.Query) -> list[rq.Parameter]:
