@@ -8,7 +8,8 @@ per-query constructor decided at codegen time). It maps no errors and records no
 On a pool every call acquires a connection for its duration; :meth:`stream` then holds that
 connection and a transaction open while the caller iterates (server-side cursors only live
 inside a transaction). On a connection, :meth:`stream` opens a transaction only when none
-is active.
+is active. A consumer that stops early should close the iterator (``contextlib.aclosing``)
+so the connection goes back to the pool at once rather than when the generator is collected.
 
 Example::
 
