@@ -384,6 +384,23 @@ async def test_health_reports_pending_migrations(items_pg: LocalDatabase) -> Non
     assert any("pending" in p for p in health.problems)
 
 
+async def test_health_runs_the_schema_audit(fresh_db: LocalDatabase) -> None:
+    conn = await asyncpg.connect(fresh_db.superuser_dsn)
+    try:  # a tenant table with RLS forgotten: I-2
+        await conn.execute(
+            "CREATE TABLE forgotten (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id));"
+            "ALTER TABLE forgotten OWNER TO app_owner;"
+            "GRANT SELECT ON forgotten TO app_tenant"
+        )
+    finally:
+        await conn.close()
+    async with Database(admin=fresh_db.admin_dsn, tenant=fresh_db.tenant_dsn) as db:
+        health = await db.health()
+    assert health.reachable
+    assert health.audit_passed is False
+    assert any("I-2" in p and "forgotten" in p for p in health.problems), health.problems
+
+
 async def test_close_is_idempotent_and_waits_for_nothing(make_db: MakeDb) -> None:
     db = make_db()
     await db.open()

@@ -3,9 +3,8 @@
 Run on the hospitality schema (``tenants_abc``: A and B populated, C empty) and on the small
 ``items`` schema. Writes against the shared fixture rows happen in transactions that are
 always rolled back (``_RollbackError``), so the fixture stays as ``fix_schema`` documents it.
-Checks "outside
-any transaction" need the raw pooled connection the SDK would hand out next; they reach it
-through the lane's pool, the only non-public access here.
+Checks "outside any transaction" need the raw pooled connection the SDK would hand out next;
+they reach it through the lane's pool, the only non-public access here.
 """
 
 from __future__ import annotations
@@ -334,14 +333,15 @@ async def test_sdk_refuses_queries_once_the_transaction_is_gone(
 # -- I-16 plan-cache safety ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("cache", [100, 0], ids=["statement-cache", "pgbouncer-no-cache"])
 @pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
 async def test_cached_plans_never_serve_another_tenant(
-    make_db: MakeDb, items_pg: LocalDatabase, mode: str
+    make_db: MakeDb, items_pg: LocalDatabase, mode: str, cache: int
 ) -> None:
     a, b = new_tenant(), new_tenant()
     await seed_items(items_pg.admin_dsn, a, 3)
     await seed_items(items_pg.admin_dsn, b, 5)
-    db = make_db(pool={"max_size": 1, "min_size": 1, "statement_cache_size": 100})
+    db = make_db(pool={"max_size": 1, "min_size": 1, "statement_cache_size": cache})
     async with db:
         for run in range(12):
             tenant = (a, b)[run % 2]

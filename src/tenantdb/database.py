@@ -31,6 +31,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -131,6 +132,7 @@ class Database:
         self._admin = None if admin is None else self._admin_lane(admin)
         self._tenant = None if tenant is None else self._tenant_lane(tenant)
         self._admin_dsn = admin
+        self._tenant_dsn = tenant if isinstance(tenant, str) else None
 
     # -- construction ----------------------------------------------------------------------------
     def _admin_lane(self, dsn: str) -> Lane:
@@ -333,13 +335,26 @@ class Database:
         return not stale
 
     async def _audit_passed(self, problems: list[str]) -> bool | None:
+        """``tenantdb.audit`` (I-1…I-7) as the admin role, for the tenant lane's role."""
+        admin_pool = getattr(self._admin, "pool", None)
+        if admin_pool is None:
+            return None  # no admin lane: the catalog checks need one
+        from tenantdb import audit
+
+        role = urlsplit(self._tenant_dsn).username if self._tenant_dsn else None
+        tenant_pool = getattr(self._tenant, "pool", None)
         try:
-            from tenantdb import audit  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            return None  # the audit ships separately; health reports "not checked"
-        if self._admin is None:
-            return None
-        findings = await _run_audit(audit, self._admin)
+            async with admin_pool.acquire() as conn:
+                if tenant_pool is None:
+                    findings = await audit.audit(conn, tenant_role=role or "app_tenant")
+                else:
+                    async with tenant_pool.acquire() as tenant_conn:  # catalog reads only
+                        findings = await audit.audit(
+                            conn, tenant_role=role or "app_tenant", tenant_conn=tenant_conn
+                        )
+        except Exception as exc:  # a health probe reports problems, it does not raise
+            problems.append(f"audit could not run: {type(exc).__name__}: {exc}")
+            return False
         problems.extend(f"audit: {f}" for f in findings)
         return not findings
 
@@ -517,13 +532,3 @@ def _data_api_from_env(env: Mapping[str, str]) -> object:
         database=env["DATABASE_NAME"],
         region=env.get("AWS_REGION") or "us-east-1",
     )
-
-
-async def _run_audit(audit: Any, lane: Lane) -> list[str]:
-    """``tenantdb.audit.audit(conn)`` on an admin-lane connection; findings as text."""
-    pool = getattr(lane, "pool", None)
-    if pool is None:
-        return []
-    async with pool.acquire() as conn:
-        findings = await audit.audit(conn)
-    return [str(f) for f in findings]
