@@ -11,6 +11,7 @@ transaction) or ``Database.admin()``::
 """
 
 from tenantdb import errors
+from tenantdb._codecs import JsonValue
 from tenantdb.asgi import TenantContextMiddleware
 from tenantdb.context import (
     TENANT_SETTING,
@@ -29,6 +30,7 @@ from tenantdb.context import (
 )
 from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database, Health
+from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
 from tenantdb.drivers.base import Executor
 from tenantdb.drivers.lane import Isolation, Transaction
 from tenantdb.errors import (
@@ -40,23 +42,26 @@ from tenantdb.errors import (
     TransportError,
 )
 from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
-from tenantdb.query import Column, Command, Param, Query
+from tenantdb.query import Column, Command, ExecResult, Param, Query
 
 __version__ = "0.1.0"
 
 __all__ = (
     "TENANT_SETTING",
     "USER_SETTING",
+    "AsyncpgExecutor",
     "Column",
     "Command",
     "ConfigurationError",
     "ContextError",
     "DataApi",
     "Database",
+    "ExecResult",
     "Executor",
     "Health",
     "IdValidator",
     "Isolation",
+    "JsonValue",
     "JwtVerifier",
     "Metrics",
     "MetricsSnapshot",
