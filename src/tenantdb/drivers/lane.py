@@ -37,8 +37,15 @@ Contract a lane must keep (RLS.md §1.7, §2.12-2.14, invariants I-12…I-15):
 ``server_version()``
     A cheap reachability probe used by ``Database.health()``.
 
-The whole-transaction deadline is enforced by ``Database`` around the lane's context manager, so
-a lane only needs to roll back correctly when it is cancelled.
+Construction: ``Lane(target, *, name="tenant"|"admin", options=PoolOptions, metrics=Metrics)``
+where ``target`` is a DSN (asyncpg) or a ``DataApi`` config; ``Database`` chooses the class in
+``Database._tenant_lane`` (the one seam where transports are picked). A lane exposes the
+``PoolOptions`` it was given as ``options``.
+
+The whole-transaction deadline is enforced by ``Database`` around the lane's context manager
+(one watchdog per Database cancels the task, see ``tenantdb/_deadline.py``), so a lane only
+needs to roll back correctly when it is cancelled; nesting (savepoints, I-15) is also decided
+by ``Database``, which calls ``Transaction.savepoint()`` on the open transaction.
 """
 
 from __future__ import annotations
