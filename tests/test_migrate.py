@@ -69,6 +69,18 @@ async def test_up_down_up_leaves_an_identical_catalog(fresh_db: LocalDatabase) -
     assert await _schema_dump(fresh_db) == first
 
 
+async def test_each_down_undoes_exactly_its_up(fresh_db: LocalDatabase) -> None:
+    """Not only the whole chain: every single down file restores the catalog its up found."""
+    assert await up(fresh_db.admin_dsn, SCHEMA_DIR, to=0) == []  # just the tracking table
+    before = {0: await _schema_dump(fresh_db)}
+    for version in ALL_VERSIONS:
+        assert await up(fresh_db.admin_dsn, SCHEMA_DIR, to=version) == [version]
+        before[version] = await _schema_dump(fresh_db)
+    for version in ALL_VERSIONS[::-1]:
+        assert await down(fresh_db.admin_dsn, SCHEMA_DIR, to=version - 1) == [version]
+        assert await _schema_dump(fresh_db) == before[version - 1], f"down of {version}"
+
+
 async def test_second_up_has_nothing_to_do_and_status_lists_applied(
     fresh_db: LocalDatabase,
 ) -> None:

@@ -351,6 +351,107 @@ async def test_rls_is_active_for_the_tenant_role(tenant_conn: asyncpg.Connection
         assert await tenant_conn.fetchval("SELECT row_security_active($1::regclass)", table) is True
 
 
+# -- the catalog: helper, policies, grants ------------------------------------------------------
+_HELPER_CALL = "( SELECT app.current_tenant_id() AS current_tenant_id)"
+
+
+async def test_context_helpers_are_stable_and_map_empty_to_null(
+    admin_conn: asyncpg.Connection,
+) -> None:
+    # IMMUTABLE would be constant-folded into cached plans; VOLATILE would run per row.
+    rows = await admin_conn.fetch(
+        "SELECT proname, provolatile::text AS v FROM pg_proc"
+        " WHERE pronamespace = 'app'::regnamespace AND proname LIKE 'current_%' ORDER BY 1"
+    )
+    assert [(r["proname"], r["v"]) for r in rows] == [
+        ("current_tenant_id", "s"),
+        ("current_user_id", "s"),
+    ]
+    # Unset (fresh backend) and '' (left behind by an earlier SET LOCAL) both read as NULL.
+    assert await admin_conn.fetchval("SELECT app.current_tenant_id()") is None
+    async with admin_conn.transaction():
+        await admin_conn.execute("SELECT set_config('app.current_tenant_id', '', true)")
+        assert await admin_conn.fetchval("SELECT app.current_tenant_id()") is None
+
+
+@pytest.mark.parametrize("table", [*TENANT_TABLES, "tenants"])
+async def test_each_table_has_one_forced_for_all_policy_through_the_wrapped_helper(
+    admin_conn: asyncpg.Connection, table: str
+) -> None:
+    flags = await admin_conn.fetchrow(
+        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass",
+        table,
+    )
+    assert flags is not None and tuple(flags) == (True, True)
+    rows = await admin_conn.fetch(
+        "SELECT roles, qual, with_check FROM pg_policies"
+        " WHERE schemaname = 'public' AND tablename = $1 AND permissive = 'PERMISSIVE'",
+        table,
+    )
+    predicate = f"({_KEY[table]} = {_HELPER_CALL})"
+    # (SELECT helper()) is an InitPlan: evaluated once per query, not once per row.
+    assert [(r["roles"], r["qual"], r["with_check"]) for r in rows] == [
+        (["app_tenant"], predicate, predicate)
+    ]
+    cmd = await admin_conn.fetchval(
+        "SELECT cmd FROM pg_policies WHERE tablename = $1 AND permissive = 'PERMISSIVE'", table
+    )
+    assert cmd == "ALL"
+
+
+async def test_the_helper_runs_once_per_query(tenant_conn: asyncpg.Connection) -> None:
+    async with tenant_conn.transaction():
+        await _set_context(tenant_conn, TENANT_A)
+        plan = await tenant_conn.fetchval("EXPLAIN (FORMAT JSON) SELECT id FROM bookings")
+    nodes = _scans(json.loads(plan)[0]["Plan"])
+    assert [n.get("Subplan Name", "") for n in nodes if n.get("Parent Relationship") == "InitPlan"]
+
+
+async def test_tenant_role_has_dml_grants_only(admin_conn: asyncpg.Connection) -> None:
+    privileges = (
+        *("SELECT", "INSERT", "UPDATE", "DELETE"),
+        *("TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"),  # MAINTAIN: PostgreSQL >= 17
+    )
+    rows = await admin_conn.fetch(
+        "SELECT c.relname, p AS privilege FROM pg_class c, unnest($1::text[]) AS p"
+        " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')"
+        " AND has_table_privilege('app_tenant', c.oid, p) ORDER BY 1, 2",
+        list(privileges),
+    )
+    granted: dict[str, set[str]] = {}
+    for r in rows:
+        granted.setdefault(r["relname"], set()).add(r["privilege"])
+    dml = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    assert granted == {
+        **dict.fromkeys(("users", "properties", "rooms", "guests", "bookings"), dml),
+        "activity_log": {"SELECT", "INSERT"},  # append-only
+        "tenants": {"SELECT"},  # plus column-level UPDATE, checked next
+    }
+    column_updates = await admin_conn.fetchval(
+        "SELECT array_agg(attname ORDER BY attname) FROM pg_attribute"
+        " WHERE attrelid = 'tenants'::regclass AND attnum > 0"
+        " AND has_column_privilege('app_tenant', attrelid, attnum, 'UPDATE')"
+    )
+    assert column_updates == ["name", "settings"]
+    creatable = await admin_conn.fetchval(
+        "SELECT count(*) FROM pg_namespace WHERE has_schema_privilege('app_tenant', oid, 'CREATE')"
+    )
+    assert creatable == 0
+    assert (
+        await admin_conn.fetchval(
+            "SELECT has_database_privilege('app_tenant', current_database(), 'CREATE')"
+        )
+        is False
+    )
+    assert (
+        await admin_conn.fetchval(
+            "SELECT rolbypassrls OR rolsuper OR rolcreaterole OR rolcreatedb OR rolinherit"
+            " FROM pg_roles WHERE rolname = 'app_tenant'"
+        )
+        is False
+    )
+
+
 # -- cached plans, audit columns, full-text search --------------------------------------------
 @pytest.mark.parametrize("plan_cache_mode", ["auto", "force_generic_plan"])
 async def test_cached_plans_never_serve_another_tenant(
