@@ -12,6 +12,11 @@ and a ``perf`` table, then measures, single task, sequential requests:
 * ``raw_fetchrow`` ``pool.fetchrow`` with no transaction (admin role)
 * ``batch5`` / ``five_tx``  ``db.tenant_batch`` of 5 queries vs 5 separate tenant transactions
 
+The single-query variants run twice: on loopback, where a round trip costs about as much as the
+SDK's own Python work per transaction, and through a proxy that delays every packet (a network),
+where the number of round trips dominates. The event loop sleeps in whole milliseconds, so the
+proxy's round trip is longer than its nominal 0.5 ms; it is measured and reported.
+
 Each round runs every variant ``--ops`` times, in a rotated order (interleaved); the figure is
 the median over ``--rounds`` rounds of the per-request mean, after one warm-up round. The
 flatness check loads 10^4 and then 10^6 other-tenant rows and compares the top-node buffers of
@@ -45,6 +50,7 @@ from tenantdb.local import LocalPostgres
 from tenantdb.query import Command, Param, Query
 
 POOL_SIZE = 4
+SIMULATED_RTT_S = 0.0005  # nominal; the measured round trip is reported
 SMALL_TENANT_ROWS = 1_000
 
 SCHEMA = """
@@ -229,31 +235,110 @@ async def main(rounds: int, ops: int) -> dict[str, Any]:
             SMALL_TENANT_ROWS,
         )
         await seed.close()
-        options = PoolOptions(min_size=POOL_SIZE, max_size=POOL_SIZE)
-        admin_pool = await asyncpg.create_pool(pg.admin_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
-        tenant_pool = await asyncpg.create_pool(
-            pg.tenant_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE
-        )
-        try:
-            async with Database(admin=pg.admin_dsn, tenant=pg.tenant_dsn, pool=options) as db:
-                bench = Bench(db, admin_pool, tenant_pool)
-                single = await measure(
-                    bench, ["sdk", "raw_tx", "handwritten", "raw_fetchrow"], rounds, ops
-                )
-                batch = await measure(bench, ["batch5", "five_tx"], rounds, max(ops // 5, 20))
-                flat: dict[str, Any] = {}
-                for total in (10_000, 1_000_000):
-                    await load_others(pg.admin_dsn, total)
-                    flat[str(total)] = await explain_buffers(db)
-        finally:
-            await admin_pool.close()
-            await tenant_pool.close()
-    return _report(single, batch, flat, rounds, ops)
+        single, batch = await _latency(pg.admin_dsn, pg.tenant_dsn, rounds, ops, batch=True)
+        async with _DelayProxy(pg.host, pg.port, SIMULATED_RTT_S) as proxy:
+            rtt_us = await _round_trip_us(proxy.dsn("app_admin", pg.name))
+            wan, _ = await _latency(
+                proxy.dsn("app_admin", pg.name),
+                proxy.dsn("app_tenant", pg.name),
+                max(rounds // 3, 7),
+                max(ops // 5, 10),
+                batch=False,
+            )
+        options = PoolOptions(min_size=1, max_size=1)
+        async with Database(admin=pg.admin_dsn, tenant=pg.tenant_dsn, pool=options) as db:
+            flat: dict[str, Any] = {}
+            for total in (10_000, 1_000_000):
+                await load_others(pg.admin_dsn, total)
+                flat[str(total)] = await explain_buffers(db)
+    return _report(single, batch=batch, wan=wan, rtt_us=rtt_us, flat=flat, rounds=rounds, ops=ops)
+
+
+async def _latency(
+    admin_dsn: str, tenant_dsn: str, rounds: int, ops: int, *, batch: bool
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The single-query variants (and the batch pair) against one pair of DSNs."""
+    options = PoolOptions(min_size=POOL_SIZE, max_size=POOL_SIZE)
+    admin_pool = await asyncpg.create_pool(admin_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
+    tenant_pool = await asyncpg.create_pool(tenant_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
+    try:
+        async with Database(admin=admin_dsn, tenant=tenant_dsn, pool=options) as db:
+            bench = Bench(db, admin_pool, tenant_pool)
+            single = await measure(
+                bench, ["sdk", "raw_tx", "handwritten", "raw_fetchrow"], rounds, ops
+            )
+            pair = ["batch5", "five_tx"]
+            batched = await measure(bench, pair, rounds, max(ops // 5, 20)) if batch else {}
+    finally:
+        await admin_pool.close()
+        await tenant_pool.close()
+    return single, batched
+
+
+async def _round_trip_us(dsn: str) -> float:
+    """The median time of one simple-query round trip (``SELECT 1``) on ``dsn``."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        times = []
+        for _ in range(50):
+            start = time.perf_counter()
+            await conn.execute("SELECT 1")
+            times.append((time.perf_counter() - start) * 1e6)
+    finally:
+        await conn.close()
+    return statistics.median(times)
+
+
+class _DelayProxy:
+    """TCP proxy adding ``rtt/2`` in each direction: the round-trip count made visible."""
+
+    def __init__(self, host: str, port: int, rtt: float) -> None:
+        self._target = (host, port)
+        self._half = rtt / 2
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    def dsn(self, role: str, database: str) -> str:
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{database}"
+
+    async def __aenter__(self) -> _DelayProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        pumps = [
+            asyncio.ensure_future(self._pump(reader, up_writer)),
+            asyncio.ensure_future(self._pump(up_reader, writer)),
+        ]
+        self._tasks.update(pumps)
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        for pump in pumps:
+            pump.cancel()
+        writer.close()
+        up_writer.close()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        while data := await reader.read(65536):
+            loop.call_at(loop.time() + self._half, writer.write, data)
 
 
 def _report(
     single: dict[str, float],
+    *,
     batch: dict[str, float],
+    wan: dict[str, float],
+    rtt_us: float,
     flat: dict[str, Any],
     rounds: int,
     ops: int,
@@ -279,6 +364,13 @@ def _report(
             "handwritten_vs_sdk>=1.2": ratios["handwritten_vs_sdk_speedup"] >= 1.2,
             "buffers_flat_within_2x": all(g <= 2 for g in growth.values()),
         },
+        "proxy_round_trip_us": rtt_us,
+        "median_us_per_request_with_rtt": wan,
+        "ratios_with_rtt": {
+            "sdk_vs_raw_tx": wan["sdk"] / wan["raw_tx"],
+            "handwritten_vs_sdk_speedup": wan["handwritten"] / wan["sdk"],
+            "sdk_vs_raw_fetchrow": wan["sdk"] / wan["raw_fetchrow"],
+        },
         "explain_buffers": flat,
         "buffer_growth_1e4_to_1e6": growth,
     }
@@ -288,6 +380,9 @@ def _report(
     for name, value in (single | batch).items():
         base = sdk if name in single else batch["batch5"]
         print(f"{name:<14} {value:>11.1f}  {value / base:>6.2f}x")
+    print(f"\nthrough a delay proxy (one round trip measured at {rtt_us:.0f} µs):")
+    for name, value in wan.items():
+        print(f"{name:<14} {value:>11.1f}  {value / wan['sdk']:>6.2f}x")
     print()
     for name, g in growth.items():
         small, big = flat["10000"][name]["buffers"], flat["1000000"][name]["buffers"]
