@@ -36,11 +36,11 @@ WHERE b.deleted_at IS NULL
 ORDER BY b.check_in, b.id;
 
 -- name: CountBookings :one
-SELECT count(*) AS bookings FROM bookings WHERE deleted_at IS NULL;
+SELECT count(*) AS "bookings!" FROM bookings WHERE deleted_at IS NULL;
 
 -- name: SumBookingsByStatus :many
 -- Count and revenue per status.
-SELECT status, count(*) AS bookings, sum(total_amount) AS "total!"
+SELECT status, count(*) AS "bookings!", sum(total_amount) AS "total!"
 FROM bookings
 WHERE deleted_at IS NULL
 GROUP BY status

@@ -21,10 +21,10 @@ LIMIT @page_limit;
 -- name: SearchGuests :many
 -- Full-text search over name, email and notes (websearch syntax), best matches first.
 SELECT id, full_name, email,
-       ts_rank(search, websearch_to_tsquery('simple', @query)) AS rank
+       ts_rank(search, websearch_to_tsquery('simple', @query)) AS "rank!"
 FROM guests
 WHERE search @@ websearch_to_tsquery('simple', @query)
-ORDER BY rank DESC, full_name
+ORDER BY "rank!" DESC, full_name
 LIMIT @max_results;
 
 -- name: UpdateGuestContact :one

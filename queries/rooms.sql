@@ -21,7 +21,7 @@ ORDER BY p.code, r.number;
 UPDATE rooms SET status = @status WHERE id = @id;
 
 -- name: CountRoomsByStatus :many
-SELECT status, count(*) AS rooms FROM rooms GROUP BY status ORDER BY status;
+SELECT status, count(*) AS "rooms!" FROM rooms GROUP BY status ORDER BY status;
 
 -- name: DeleteRoom :execrows
 DELETE FROM rooms WHERE id = @id;

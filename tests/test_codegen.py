@@ -211,6 +211,36 @@ async def test_an_override_makes_an_unknown_type_usable(
     assert "msgspec.convert(v, str, strict=False)" in text
 
 
+async def test_computed_columns_are_nullable_unless_the_alias_says_not(
+    local_pg: LocalPostgres, tmp_path: Path
+) -> None:
+    config = _project(
+        tmp_path,
+        """\
+        -- name: Stats :one
+        SELECT count(*) AS "n!", sum(id) AS total, max(name) AS top, (SELECT min(id) FROM things)
+               AS first, nullif(min(name), '') AS named, max(mood) AS "mood?"
+        FROM things;
+
+        -- name: Names :many
+        SELECT id, name, mood FROM things;
+        """,
+        "{overrides: [{db_type: point, python_type: str}]}",
+    )
+    await run(config, server_dsn=_superuser(local_pg))
+    text = (tmp_path / "out" / "things.py").read_text()
+    for field in (
+        "n: int\n",
+        "total: decimal.Decimal | None",
+        "top: str | None",
+        "first: int | None",
+        "named: str | None",
+        "mood: models.Mood | None",
+        "name: str\n",  # table columns keep sqlc's nullability
+    ):
+        assert field in text, field
+
+
 async def test_managed_databases_are_dropped(local_pg: LocalPostgres, tmp_path: Path) -> None:
     import asyncpg
 

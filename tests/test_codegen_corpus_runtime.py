@@ -8,6 +8,7 @@ import decimal
 import importlib
 import ipaddress
 import sys
+import typing
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -105,3 +106,16 @@ async def test_every_corpus_type_comes_back_as_declared(
     paths = await items.json_paths(ex, id=full)
     assert paths is not None and paths.color == "red" and paths.k == "v" and paths.doc == {"k": [1]}
     assert (await items.delete_item(ex, id=bare)).rows_affected == 1
+
+
+async def test_expressions_over_no_rows_are_none_where_declared_nullable(
+    conn: asyncpg.Connection, corpus: dict[str, ModuleType]
+) -> None:
+    # sqlc reports every expression NOT NULL; sum()/min() of no rows are NULL, so a computed
+    # column is nullable unless its alias says `!` (here "highest!": the user's promise).
+    totals = await corpus["items"].totals(AsyncpgExecutor(conn))
+    assert totals is not None
+    assert (totals.n, totals.lowest, totals.total) == (0, None, None)
+    hints = {k: v for k, v in typing.get_type_hints(type(totals)).items() if k != "highest"}
+    for name, annotation in hints.items():
+        assert_declared_types(getattr(totals, name), annotation, f"$.{name}")

@@ -621,8 +621,8 @@ def _count_bookings_row(r: Sequence[Any]) -> CountBookingsRow:
 COUNT_BOOKINGS: Query[CountBookingsRow] = Query(
     name="CountBookings",
     command=Command.ONE,
-    sql="SELECT count(*) AS bookings FROM bookings WHERE deleted_at IS NULL",
-    data_api_sql="SELECT count(*) AS bookings FROM bookings WHERE deleted_at IS NULL",
+    sql='SELECT count(*) AS "bookings!" FROM bookings WHERE deleted_at IS NULL',
+    data_api_sql='SELECT count(*) AS "bookings!" FROM bookings WHERE deleted_at IS NULL',
     params=(),
     columns=(Column(name="bookings", pg_type="int8", nullable=False),),
     row=CountBookingsRow,
@@ -652,12 +652,12 @@ def _sum_bookings_by_status_row(r: Sequence[Any]) -> SumBookingsByStatusRow:
 SUM_BOOKINGS_BY_STATUS: Query[SumBookingsByStatusRow] = Query(
     name="SumBookingsByStatus",
     command=Command.MANY,
-    sql="""SELECT status, count(*) AS bookings, sum(total_amount) AS "total!"
+    sql="""SELECT status, count(*) AS "bookings!", sum(total_amount) AS "total!"
 FROM bookings
 WHERE deleted_at IS NULL
 GROUP BY status
 ORDER BY status""",
-    data_api_sql="""SELECT status, count(*) AS bookings, sum(total_amount) AS "total!"
+    data_api_sql="""SELECT status, count(*) AS "bookings!", sum(total_amount) AS "total!"
 FROM bookings
 WHERE deleted_at IS NULL
 GROUP BY status

@@ -272,16 +272,16 @@ SEARCH_GUESTS: Query[SearchGuestsRow] = Query(
     name="SearchGuests",
     command=Command.MANY,
     sql="""SELECT id, full_name, email,
-       ts_rank(search, websearch_to_tsquery('simple', $1)) AS rank
+       ts_rank(search, websearch_to_tsquery('simple', $1)) AS "rank!"
 FROM guests
 WHERE search @@ websearch_to_tsquery('simple', $1)
-ORDER BY rank DESC, full_name
+ORDER BY "rank!" DESC, full_name
 LIMIT $2""",
     data_api_sql="""SELECT id, full_name, email,
-       ts_rank(search, websearch_to_tsquery('simple', :query::text)) AS rank
+       ts_rank(search, websearch_to_tsquery('simple', :query::text)) AS "rank!"
 FROM guests
 WHERE search @@ websearch_to_tsquery('simple', :query::text)
-ORDER BY rank DESC, full_name
+ORDER BY "rank!" DESC, full_name
 LIMIT :max_results::int8""",
     params=(
         Param(name="query", number=1, pg_type="text"),

@@ -339,8 +339,8 @@ def _count_rooms_by_status_row(r: Sequence[Any]) -> CountRoomsByStatusRow:
 COUNT_ROOMS_BY_STATUS: Query[CountRoomsByStatusRow] = Query(
     name="CountRoomsByStatus",
     command=Command.MANY,
-    sql="SELECT status, count(*) AS rooms FROM rooms GROUP BY status ORDER BY status",
-    data_api_sql="SELECT status, count(*) AS rooms FROM rooms GROUP BY status ORDER BY status",
+    sql='SELECT status, count(*) AS "rooms!" FROM rooms GROUP BY status ORDER BY status',
+    data_api_sql='SELECT status, count(*) AS "rooms!" FROM rooms GROUP BY status ORDER BY status',
     params=(),
     columns=(
         Column(name="status", pg_type="public.room_status", nullable=False),

@@ -154,11 +154,19 @@ class _Resolver:
         return by_column or by_type
 
     def field(
-        self, col: rq.Column, where: str, *, table: tuple[str, str] | None = None
+        self,
+        col: rq.Column,
+        where: str,
+        *,
+        table: tuple[str, str] | None = None,
+        computed: bool = False,
     ) -> FieldDef:
+        """``computed``: a result column no table backs (an expression). sqlc reports those
+        NOT NULL whatever they are (``sum``, ``max``, ``nullif``, ``->>``, ``opt + 1``,
+        scalar subqueries all can be NULL), so they are nullable unless the alias says ``!``."""
         label = col.name
         name = label
-        nullable = not col.not_null
+        nullable = computed or not col.not_null
         if name.endswith(("?", "!")):
             nullable, name = name.endswith("?"), name[:-1]
         table_col = None
@@ -299,7 +307,8 @@ class _Resolver:
             if col.embed_table is not None:
                 out.append(self._embed(col, where, nullable_embeds))
             else:
-                out.append(self.field(col, where))
+                computed = col.table is None or not col.table.name
+                out.append(self.field(col, where, computed=computed))
         names = [f.name for f in out]
         for n in {n for n in names if names.count(n) > 1}:
             self.errors.append(

@@ -459,10 +459,10 @@ async def insert_item(
 class TotalsRow(msgspec.Struct, frozen=True):
     """A row of ``Totals``."""
 
-    n: int
+    n: int | None
     highest: decimal.Decimal
     lowest: str | None
-    total: int
+    total: int | None
 
 
 def _totals_row(r: Sequence[Any]) -> TotalsRow:
@@ -478,10 +478,10 @@ FROM items""",
 FROM items""",
     params=(),
     columns=(
-        Column(name="n", pg_type="int8", nullable=False),
+        Column(name="n", pg_type="int8"),
         Column(name="highest", pg_type="numeric", nullable=False),
         Column(name="lowest", pg_type="text"),
-        Column(name="total", pg_type="int8", nullable=False),
+        Column(name="total", pg_type="int8"),
     ),
     row=TotalsRow,
     from_record=_totals_row,
