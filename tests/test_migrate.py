@@ -335,9 +335,10 @@ async def test_cli_up_status_and_create(fresh_db: LocalDatabase, tmp_path: Path)
             cli("status", "--dsn", fresh_db.admin_dsn, "--dir", str(schema)),
             cli("create", "add_spa", "--dir", str(schema)),
             cli("status", "--dsn", fresh_db.admin_dsn, "--dir", str(tmp_path / "nope")),
+            cli("down", "--dsn", fresh_db.admin_dsn, "--dir", str(schema), "--to", "1"),
         ]
 
-    applied, listed, created, refused = await anyio.to_thread.run_sync(run_all)
+    applied, listed, created, refused, rolled_back = await anyio.to_thread.run_sync(run_all)
     assert applied.returncode == 0, applied.stderr
     assert "applied 3 migration(s): 1, 2, 3" in applied.stdout
     assert listed.returncode == 0
@@ -353,6 +354,8 @@ async def test_cli_up_status_and_create(fresh_db: LocalDatabase, tmp_path: Path)
     ]
     assert refused.returncode == 1
     assert "does not exist" in refused.stderr
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert "rolled back 2 migration(s): 3, 2" in rolled_back.stdout
 
 
 async def test_owner_role_the_login_role_cannot_assume_is_refused(

@@ -65,26 +65,17 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.action == "status":
         _print_status(await status(dsn, args.dir))
         return 0
-    if args.action == "up":
-        done = await up(
-            dsn,
-            args.dir,
-            to=args.to,
-            role=args.role,
-            lock_timeout=args.lock_timeout,
-            ddl_lock_timeout=args.ddl_lock_timeout,
-        )
-        print(f"applied {len(done)} migration(s): {_versions(done)}")
-    else:
-        done = await down(
-            dsn,
-            args.dir,
-            to=args.to,
-            role=args.role,
-            lock_timeout=args.lock_timeout,
-            ddl_lock_timeout=args.ddl_lock_timeout,
-        )
-        print(f"rolled back {len(done)} migration(s): {_versions(done)}")
+    # up and down take the same options; only the direction and the wording differ.
+    step, verb = (up, "applied") if args.action == "up" else (down, "rolled back")
+    done = await step(
+        dsn,
+        args.dir,
+        to=args.to,
+        role=args.role,
+        lock_timeout=args.lock_timeout,
+        ddl_lock_timeout=args.ddl_lock_timeout,
+    )
+    print(f"{verb} {len(done)} migration(s): {_versions(done)}")
     return 0
 
 
