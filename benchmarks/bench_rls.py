@@ -17,8 +17,9 @@ SDK's own Python work per transaction, and through a proxy that delays every pac
 where the number of round trips dominates. The event loop sleeps in whole milliseconds, so the
 proxy's round trip is longer than its nominal 0.5 ms; it is measured and reported.
 
-Each round runs every variant ``--ops`` times, in a rotated order (interleaved); the figure is
-the median over ``--rounds`` rounds of the per-request mean, after one warm-up round. The
+Each round opens fresh pools and runs every variant ``--ops`` times after a short warm-up, in a
+rotated order (interleaved); the figure is the median over ``--rounds`` rounds of the
+per-request mean. The
 flatness check loads 10^4 and then 10^6 other-tenant rows and compares the top-node buffers of
 ``EXPLAIN (ANALYZE, BUFFERS)`` run inside a tenant transaction.
 
@@ -32,11 +33,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -163,16 +165,37 @@ async def _timed(fn: Callable[[], Awaitable[None]], ops: int) -> float:
     return (time.perf_counter() - start) / ops * 1e6  # µs per request
 
 
-async def measure(bench: Bench, names: list[str], rounds: int, ops: int) -> dict[str, float]:
-    variants = {name: getattr(bench, name) for name in names}
-    for fn in variants.values():  # warm-up: connections, statement caches, plans
-        await _timed(fn, ops)
+async def measure(
+    admin_dsn: str, tenant_dsn: str, names: list[str], rounds: int, ops: int
+) -> dict[str, float]:
+    """Median µs per request of each variant over ``rounds`` interleaved rounds.
+
+    Every round opens fresh pools: which CPU a pool's server backends share with this process
+    is fixed for a pool's life and swings results by tens of percent on a small machine, so
+    re-drawing it each round keeps it from favouring one variant. Each round warms up first.
+    """
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            samples[name].append(await _timed(variants[name], ops))
+        async with _bench(admin_dsn, tenant_dsn) as bench:
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                fn = getattr(bench, name)
+                await _timed(fn, max(ops // 4, 10))  # warm-up: statement caches, plans
+                samples[name].append(await _timed(fn, ops))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@contextlib.asynccontextmanager
+async def _bench(admin_dsn: str, tenant_dsn: str) -> AsyncIterator[Bench]:
+    options = PoolOptions(min_size=POOL_SIZE, max_size=POOL_SIZE)
+    admin_pool = await asyncpg.create_pool(admin_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
+    tenant_pool = await asyncpg.create_pool(tenant_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
+    try:
+        async with Database(admin=admin_dsn, tenant=tenant_dsn, pool=options) as db:
+            yield Bench(db, admin_pool, tenant_pool)
+    finally:
+        await admin_pool.close()
+        await tenant_pool.close()
 
 
 # -- flatness ------------------------------------------------------------------------------------
@@ -258,20 +281,12 @@ async def _latency(
     admin_dsn: str, tenant_dsn: str, rounds: int, ops: int, *, batch: bool
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The single-query variants (and the batch pair) against one pair of DSNs."""
-    options = PoolOptions(min_size=POOL_SIZE, max_size=POOL_SIZE)
-    admin_pool = await asyncpg.create_pool(admin_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
-    tenant_pool = await asyncpg.create_pool(tenant_dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
-    try:
-        async with Database(admin=admin_dsn, tenant=tenant_dsn, pool=options) as db:
-            bench = Bench(db, admin_pool, tenant_pool)
-            single = await measure(
-                bench, ["sdk", "raw_tx", "handwritten", "raw_fetchrow"], rounds, ops
-            )
-            pair = ["batch5", "five_tx"]
-            batched = await measure(bench, pair, rounds, max(ops // 5, 20)) if batch else {}
-    finally:
-        await admin_pool.close()
-        await tenant_pool.close()
+    single = await measure(
+        admin_dsn, tenant_dsn, ["sdk", "raw_tx", "handwritten", "raw_fetchrow"], rounds, ops
+    )
+    pair = ["batch5", "five_tx"]
+    ops5 = max(ops // 5, 20)
+    batched = await measure(admin_dsn, tenant_dsn, pair, rounds, ops5) if batch else {}
     return single, batched
 
 
