@@ -114,6 +114,24 @@ async def test_an_already_seeded_database_is_refused(migrated_db: LocalDatabase)
     assert await _checksums(migrated_db.admin_dsn) == before
 
 
+async def test_a_failure_in_the_last_table_leaves_nothing_behind(
+    migrated_db: LocalDatabase,
+) -> None:
+    # activity_log is loaded last: a CHECK it cannot pass fails the COPY after every other
+    # table was written; the one transaction must take all of them back.
+    su = await asyncpg.connect(migrated_db.superuser_dsn)
+    try:
+        await su.execute(
+            "ALTER TABLE activity_log ADD CONSTRAINT seed_test_never CHECK (false) NOT VALID"
+        )
+    finally:
+        await su.close()
+    assert TABLES[-1] == "activity_log"
+    with pytest.raises(SeedError, match="rolled back: SQLSTATE 23514"):
+        await seed(migrated_db.admin_dsn, tenants=2, bookings_per_tenant=20)
+    assert set((await _counts(migrated_db.admin_dsn)).values()) == {0}
+
+
 async def test_a_database_without_the_schema_is_refused(fresh_db: LocalDatabase) -> None:
     with pytest.raises(SeedError, match="migrate up"):
         await seed(fresh_db.admin_dsn, tenants=1)
