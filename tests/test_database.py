@@ -246,7 +246,9 @@ async def test_connection_lost_is_retryable_and_the_pool_recovers(
             async with db.tenant(ctx) as tx:
                 await tx.one(COUNT_ITEMS, ())
                 pg_proxy.cut()
-                await tx.one(COUNT_ITEMS, ())
+                with pytest.raises(errors.ConnectionLostError):
+                    await tx.one(COUNT_ITEMS, ())
+                await tx.one(COUNT_ITEMS, ())  # caught and retried on the dead transaction
         assert info.value.retryable
         async with db.tenant(ctx) as tx:
             count = await tx.one(COUNT_ITEMS, ())

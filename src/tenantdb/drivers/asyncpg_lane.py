@@ -45,7 +45,13 @@ from tenantdb.drivers import _asyncpg_sql as sql
 from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
 from tenantdb.drivers.lane import Isolation, Transaction
-from tenantdb.errors import ConfigurationError, ContextError, TenantDBError, error_for_sqlstate
+from tenantdb.errors import (
+    ConfigurationError,
+    ConnectionLostError,
+    ContextError,
+    TenantDBError,
+    error_for_sqlstate,
+)
 from tenantdb.query import Command, Query
 
 if TYPE_CHECKING:
@@ -106,13 +112,11 @@ class AsyncpgLane:
         name: Literal["tenant", "admin"],
         options: PoolOptions,
         metrics: Metrics,
-        connection_class: type[asyncpg.Connection[Any]] | None = None,
     ) -> None:
         self._dsn = dsn
         self._name = name
         self.options = options
         self._metrics = metrics
-        self._connection_class = connection_class or asyncpg.Connection
         self._pool: asyncpg.Pool[Any] | None = None
 
     @property
@@ -136,7 +140,6 @@ class AsyncpgLane:
                 max_inactive_connection_lifetime=o.max_inactive_connection_lifetime,
                 timeout=o.connect_timeout,
                 reset=_keep_session if self._name == "tenant" else None,
-                connection_class=self._connection_class,
             )
         except Exception as exc:
             raise map_asyncpg_error(exc, query=None) from exc
@@ -362,7 +365,14 @@ class _AsyncpgTx:
                 "open a new `async with db.tenant(ctx)` block"
             )
         conn = self.connection
-        if not conn.is_in_transaction():
+        try:
+            in_transaction = conn.is_in_transaction()
+        except asyncpg.InterfaceError:  # asyncpg released it: the connection was lost
+            self._broken = True
+            raise ConnectionLostError(
+                "the transaction's connection was lost earlier in this block", query=query.name
+            ) from None
+        if not in_transaction:
             raise ConfigurationError(
                 f"query {query.name} refused: the connection is not inside a transaction, "
                 "so transaction-local tenant settings would not apply"
@@ -529,16 +539,19 @@ class _Savepoint:
             statement = f"RELEASE SAVEPOINT {self._name}"
         else:
             statement = f"ROLLBACK TO SAVEPOINT {self._name};RELEASE SAVEPOINT {self._name}"
+        done = False
         try:
-            with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
                 await tx.connection.execute(statement)
+                done = True
         except Exception as error:
             tx._broken = True
             if exc_type is None:
                 raise map_asyncpg_error(error, query="SAVEPOINT") from error
-        else:
-            if exc_type is not None:
-                tx._broken = False  # a savepoint opens only in a healthy transaction: undone
+        if not done:
+            tx._broken = True  # timed out: the outer block must roll back, not commit
+        elif exc_type is not None:
+            tx._broken = False  # a savepoint opens only in a healthy transaction: undone
 
 
 _SAVEPOINT_QUERY: Query[Any] = Query(
