@@ -41,6 +41,8 @@ def test_database_needs_a_lane() -> None:
 def test_dsns_must_be_postgresql_urls() -> None:
     with pytest.raises(errors.ConfigurationError, match="tenant lane"):
         Database(tenant="mysql://x@y/z")
+    with pytest.raises(errors.ConfigurationError, match="DataApi"):
+        Database(tenant=b"postgresql://x@y/z")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ import structlog
 
 from tenantdb._deadline import Deadline, Watchdog
 from tenantdb.context import IdValidator, TenantContext, uuid_id
+from tenantdb.dataapi_config import DataApi
 from tenantdb.drivers.asyncpg_lane import AsyncpgLane, PoolOptions
 from tenantdb.drivers.lane import Isolation, Lane, Transaction
 from tenantdb.errors import (
@@ -103,7 +104,8 @@ class Database:
     """The SDK's entry point: lanes, lifecycle, transactions (see the module docstring).
 
     ``admin`` is the admin role's DSN (BYPASSRLS: migrations, seeding, ``db.admin()``);
-    ``tenant`` the tenant role's DSN (``db.tenant(ctx)``). ``pool`` configures the tenant lane
+    ``tenant`` the tenant role's DSN or a ``DataApi`` config (``db.tenant(ctx)``); ``pool``
+    configures the tenant lane
     and ``admin_pool`` the admin lane (default: ``pool``). ``migrations`` is the migrations
     directory ``health()`` compares with the database. ``validator`` is the id format this
     database's tenant_id columns use (canonical UUIDs by default; ``tenantdb.context.slug_id``
@@ -114,7 +116,7 @@ class Database:
         self,
         *,
         admin: str | None = None,
-        tenant: str | None = None,
+        tenant: str | DataApi | None = None,
         pool: PoolOptions | None = None,
         admin_pool: PoolOptions | None = None,
         migrations: str | os.PathLike[str] | None = None,
@@ -139,7 +141,7 @@ class Database:
         _check_dsn("admin", dsn)
         return AsyncpgLane(dsn, name="admin", options=self._admin_options, metrics=self._metrics)
 
-    def _tenant_lane(self, tenant: object) -> Lane:
+    def _tenant_lane(self, tenant: str | DataApi) -> Lane:
         """The seam where the tenant transport is chosen: a DSN is asyncpg, a ``DataApi``
         config is the Data API lane (``tenantdb.drivers.dataapi_lane.DataApiLane``)."""
         if isinstance(tenant, str):
@@ -147,11 +149,15 @@ class Database:
             return AsyncpgLane(
                 tenant, name="tenant", options=self._pool_options, metrics=self._metrics
             )
-        lane_class = _data_api_lane_class()
-        lane: Lane = lane_class(
-            tenant, name="tenant", options=self._pool_options, metrics=self._metrics
+        if isinstance(tenant, DataApi):
+            lane: Lane = _data_api_lane_class()(
+                tenant, name="tenant", options=self._pool_options, metrics=self._metrics
+            )
+            return lane
+        raise ConfigurationError(
+            "tenant= must be a postgresql:// DSN or a tenantdb.DataApi, "
+            f"got {type(tenant).__name__}"
         )
-        return lane
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Database:
@@ -164,8 +170,9 @@ class Database:
         """
         env = os.environ if environ is None else environ
         admin = env.get("DATABASE_URL") or None
+        tenant: str | DataApi | None
         if _flag(env, "USE_DATA_API"):
-            tenant: Any = _data_api_from_env(env)
+            tenant = _data_api_from_env(env)
         else:
             tenant = env.get("TENANT_DATABASE_URL") or None
         if admin is None and tenant is None:
@@ -507,9 +514,10 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 def _data_api_lane_class() -> Any:
-    """The Data API lane class; a clear error while this build does not have it."""
+    """The Data API lane class, imported on first use (aioboto3 is heavy to import); a clear
+    error if this installation cannot load it."""
     try:
-        from tenantdb.drivers import dataapi_lane  # type: ignore[attr-defined,unused-ignore]
+        from tenantdb.drivers import dataapi_lane
     except ImportError:
         raise ConfigurationError(
             "USE_DATA_API / tenant=DataApi(...) requires the Data API lane, which this "
@@ -518,10 +526,9 @@ def _data_api_lane_class() -> Any:
     return dataapi_lane.DataApiLane
 
 
-def _data_api_from_env(env: Mapping[str, str]) -> object:
+def _data_api_from_env(env: Mapping[str, str]) -> DataApi:
     """The Data API tenant-lane config from the brief's variables."""
     _data_api_lane_class()
-    from tenantdb.dataapi_config import DataApi
 
     missing = [n for n in ("DB_CLUSTER_ARN", "DB_SECRET_ARN", "DATABASE_NAME") if not env.get(n)]
     if missing:
