@@ -19,7 +19,8 @@ the median over ``--rounds`` rounds of the per-call mean, after one warm-up roun
 times one ``python -m tenantdb.codegen.run --check`` of the example project (wall time;
 ``nox -s codegen`` adds only nox's own start-up).
 
-Run: ``python benchmarks/bench_codegen.py [--rounds 9] [--ops 30] [--json out.json]``.
+Run: ``PYTHONPATH=generated python benchmarks/bench_codegen.py [--rounds 9] [--ops 30]
+[--json out.json]`` (``nox -s bench`` sets ``PYTHONPATH``).
 """
 
 from __future__ import annotations
