@@ -1,16 +1,15 @@
-"""RLS.md §5 behavioural invariants I-8…I-17 through ``tenantdb.Database``.
+"""RLS.md §5 invariants that concern the asyncpg lane's connections: I-9, I-12, I-14, I-16, I-17.
 
-Run on the hospitality schema (``tenants_abc``: A and B populated, C empty) and on the small
-``items`` schema. Writes against the shared fixture rows happen in transactions that are
-always rolled back (``_RollbackError``), so the fixture stays as ``fix_schema`` documents it.
-Checks "outside any transaction" need the raw pooled connection the SDK would hand out next;
-they reach it through the lane's pool, the only non-public access here.
+I-8, I-10, I-11 and the hospitality plan-cache check run on both transports in
+``test_isolation_lanes.py``. These run on the hospitality schema (``tenants_abc``) and on the
+small ``items`` schema. Checks "outside any transaction" need the raw pooled connection the SDK
+would hand out next; they reach it through the lane's pool, the only non-public access here.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -31,7 +30,7 @@ from fix_database import (
     new_tenant,
     seed_items,
 )
-from fix_schema import FIXTURE_COUNTS, TENANT_TABLES, TenantSet
+from fix_schema import TENANT_TABLES, TenantSet
 
 from tenantdb import errors
 from tenantdb.context import TenantContext
@@ -62,14 +61,6 @@ def _count(table: str, where: str = "", params: tuple[Param, ...] = ()) -> Query
     )
 
 
-def _exec(name: str, sql: str, *types: str) -> Query[Any]:
-    params = tuple(Param(name=f"p{i}", number=i, pg_type=t) for i, t in enumerate(types, 1))
-    return Query(name=name, command=Command.EXECROWS, sql=sql, data_api_sql=sql, params=params)
-
-
-_TID = (Param(name="tenant_id", number=1, pg_type="uuid"),)
-
-
 @pytest.fixture
 async def hdb(tenants_abc: TenantSet) -> AsyncIterator[Database]:
     """A one-connection Database on the hospitality schema (every test reuses the backend)."""
@@ -82,46 +73,11 @@ def _ctx(tenant_id: str, user_id: str | None = None) -> TenantContext:
     return TenantContext(tenant_id=tenant_id, user_id=user_id)
 
 
-async def _fingerprint(dsn: str, tenant_id: str) -> dict[str, str]:
-    """md5 of every row of a tenant, per table, read as admin (BYPASSRLS)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        return {
-            t: await conn.fetchval(
-                f"SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x.id)), '') "
-                f"FROM {t} x WHERE tenant_id = $1",
-                tenant_id,
-            )
-            for t in TENANT_TABLES
-        }
-    finally:
-        await conn.close()
-
-
 def _raw_pool(db: Database) -> asyncpg.Pool[Any]:
     lane = db._tenant
     pool = getattr(lane, "pool", None)
     assert isinstance(pool, asyncpg.Pool)
     return pool
-
-
-# -- I-8 read isolation ----------------------------------------------------------------------------
-
-
-async def test_each_tenant_reads_exactly_its_own_rows(
-    hdb: Database, tenants_abc: TenantSet
-) -> None:
-    for rows, populated in ((tenants_abc.a, True), (tenants_abc.b, True), (tenants_abc.c, False)):
-        async with hdb.tenant(_ctx(rows.tenant_id), readonly=True) as tx:
-            for table in TENANT_TABLES:
-                total = await tx.one(_count(table), ())
-                foreign = await tx.one(
-                    _count(table, "WHERE tenant_id <> $1", _TID), (rows.tenant_id,)
-                )
-                assert foreign == _N(0), (rows.slug, table)
-                assert total == _N(FIXTURE_COUNTS[table] if populated else 0), (rows.slug, table)
-            registry = await tx.one(_count("tenants"), ())
-            assert registry == _N(1)  # the tenant registry shows only the tenant's own row
 
 
 # -- I-9 no context means nothing ------------------------------------------------------------------
@@ -156,101 +112,6 @@ async def test_reused_connection_without_context_sees_nothing(
 
 def _one() -> PoolOptions:
     return PoolOptions(min_size=1, max_size=1)
-
-
-# -- I-10 write isolation --------------------------------------------------------------------------
-
-
-async def test_tenant_cannot_write_other_tenants_rows(
-    hdb: Database, tenants_abc: TenantSet
-) -> None:
-    a, b = tenants_abc.a, tenants_abc.b
-    before = await _fingerprint(tenants_abc.pg.admin_dsn, b.tenant_id)
-    b_guest = b.guests[0]
-    attacks: list[tuple[Query[Any], Sequence[object]]] = [
-        (
-            _exec(
-                "PlantGuest",
-                "INSERT INTO guests (tenant_id, full_name) VALUES ($1, 'planted')",
-                "uuid",
-            ),
-            (b.tenant_id,),
-        ),
-        (_exec("MoveAllGuests", "UPDATE guests SET tenant_id = $1", "uuid"), (b.tenant_id,)),
-        (
-            _exec("RenameGuest", "UPDATE guests SET full_name = 'x' WHERE id = $1", "uuid"),
-            (b_guest,),
-        ),
-        (_exec("DeleteGuest", "DELETE FROM guests WHERE id = $1", "uuid"), (b_guest,)),
-        (
-            _exec(
-                "DeleteAllBookings",
-                "DELETE FROM bookings",
-            ),
-            (),
-        ),
-        (
-            _exec(
-                "UpsertGuest",
-                "INSERT INTO guests (tenant_id, id, full_name) VALUES ($1, $2, 'x')"
-                " ON CONFLICT (tenant_id, id) DO UPDATE SET full_name = 'hijacked'",
-                "uuid",
-                "uuid",
-            ),
-            (b.tenant_id, b_guest),
-        ),
-    ]
-    outcomes = [await _attack(hdb, _ctx(a.tenant_id, a.users[0]), q, args) for q, args in attacks]
-    assert outcomes == ["42501", "42501", 0, 0, 2, "42501"]
-    assert await _fingerprint(tenants_abc.pg.admin_dsn, b.tenant_id) == before
-
-
-async def _attack(
-    db: Database, ctx: TenantContext, query: Query[Any], args: Sequence[object]
-) -> int | str | None:
-    """Rows affected (then rolled back), or the SQLSTATE of the refusal."""
-    affected: int | None = None
-    try:
-        async with db.tenant(ctx) as tx:
-            affected = await tx.execrows(query, args)
-            raise _RollbackError  # noqa: TRY301 - ends the block to roll the attack back
-    except errors.InsufficientPrivilege as err:
-        return err.sqlstate
-    except _RollbackError:
-        pass
-    return affected
-
-
-# -- I-11 existence oracles closed -----------------------------------------------------------------
-
-
-async def test_keys_are_tenant_scoped_and_foreign_parents_unreachable(
-    hdb: Database, tenants_abc: TenantSet
-) -> None:
-    a, b = tenants_abc.a, tenants_abc.b
-    new_email = _exec(
-        "AddUser",
-        "INSERT INTO users (tenant_id, email, display_name) VALUES ($1, $2, 'x')",
-        "uuid",
-        "text",
-    )
-    add_room = _exec(
-        "AddRoom",
-        "INSERT INTO rooms (tenant_id, property_id, number, nightly_rate)"
-        " VALUES ($1, $2, '999', 10)",
-        "uuid",
-        "uuid",
-    )
-    # B's natural key (an email only B has) inserts fine for A: no unique-key oracle.
-    with pytest.raises(_RollbackError):  # noqa: PT012 - the block raises to roll back
-        async with hdb.tenant(_ctx(a.tenant_id)) as tx:
-            assert await tx.execrows(new_email, (a.tenant_id, "only-b@example.com")) == 1
-            raise _RollbackError
-    # A child pointing at B's parent fails as if the parent did not exist.
-    with pytest.raises(errors.ForeignKeyViolation) as info:
-        async with hdb.tenant(_ctx(a.tenant_id)) as tx:
-            await tx.execrows(add_room, (a.tenant_id, b.properties[0]))
-    assert info.value.sqlstate == "23503"
 
 
 # -- I-12 context is transaction-scoped and cleaned up ---------------------------------------------
@@ -360,27 +221,6 @@ async def test_cached_plans_never_serve_another_tenant(
             assert count is not None
             assert count.n == (3, 5)[run % 2]
             assert explicit is None  # asking for the other tenant by key finds nothing
-
-
-async def test_cached_plans_on_the_hospitality_schema(
-    hdb: Database, tenants_abc: TenantSet
-) -> None:
-    guests = Query(
-        name="GuestTenants",
-        command=Command.MANY,
-        sql="SELECT tenant_id::text FROM guests WHERE full_name <> $1",
-        data_api_sql="",
-        params=(Param(name="n", number=1, pg_type="text"),),
-        row=_N,
-        from_record=lambda r: r[0],
-    )
-    for mode in ("auto", "force_generic_plan"):
-        for run in range(12):
-            rows = (tenants_abc.a, tenants_abc.b)[run % 2]
-            async with hdb.tenant(_ctx(rows.tenant_id), readonly=True) as tx:
-                await tx.exec(SET_PLAN_CACHE_MODE, (mode,))
-                seen = await tx.many(guests, ("",))
-            assert seen == [rows.tenant_id, rows.tenant_id]
 
 
 # -- I-17 bulk and maintenance paths ---------------------------------------------------------------
