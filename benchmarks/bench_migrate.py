@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from _rounds import interleaved_medians
 
 from tenantdb.local import LocalPostgres
 from tenantdb.migrate import down, up
@@ -51,18 +50,9 @@ async def main(rounds: int) -> dict[str, Any]:
             await _raw(dsn_raw, "down")
             await _raw(dsn_raw, "up")
 
-        await up(dsn_runner, SCHEMA)  # warm-up and starting state for both
+        await up(dsn_runner, SCHEMA)  # the same starting state for both
         await _raw(dsn_raw, "up")
-        await runner_cycle()
-        await raw_cycle()
-        times: dict[str, list[float]] = {"runner": [], "raw": []}
-        for i in range(rounds):
-            order = [("runner", runner_cycle), ("raw", raw_cycle)]
-            for name, fn in order if i % 2 == 0 else order[::-1]:
-                start = time.perf_counter()
-                await fn()
-                times[name].append(time.perf_counter() - start)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        med = await interleaved_medians({"runner": runner_cycle, "raw": raw_cycle}, rounds)
     return {
         "benchmark": "migrate",
         "migrations": len(list(SCHEMA.glob("*.up.sql"))),

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from _rounds import interleaved_medians
 
 from tenantdb import _seed_data as data
 from tenantdb.local import LocalPostgres
@@ -62,16 +61,7 @@ async def main(tenants: int, per_tenant: int, rounds: int) -> dict[str, Any]:
         async def run_raw() -> None:
             await _raw_copy(pg.admin_dsn, tables)
 
-        await run_seed()  # warm-up: caches, catalog, first-time codec setup
-        await run_raw()
-        times: dict[str, list[float]] = {"seed": [], "raw_copy": []}
-        for i in range(rounds):
-            order = [("seed", run_seed), ("raw_copy", run_raw)]
-            for name, fn in order if i % 2 == 0 else order[::-1]:
-                start = time.perf_counter()
-                await fn()
-                times[name].append(time.perf_counter() - start)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        med = await interleaved_medians({"seed": run_seed, "raw_copy": run_raw}, rounds)
     return {
         "benchmark": "seed",
         "rows": total,
