@@ -231,3 +231,66 @@ async def test_cached_plans_never_serve_another_tenant(
             without = await tx.many(_ALL_GUESTS, ())
         assert with_param == [_Tid(rows.tenant_id)] * 2
         assert without == [_Tid(rows.tenant_id)] * 2
+
+
+# -- I-15 one tenant per transaction; batches are atomic -------------------------------------------
+
+_ADD_GUEST = _q(
+    "AddGuest",
+    Command.EXECROWS,
+    "INSERT INTO guests (tenant_id, full_name) VALUES ($1, $2)",
+    "uuid",
+    "text",
+)
+_SETTING = _q(
+    "CurrentTenant",
+    Command.ONE,
+    "SELECT current_setting('app.current_tenant_id', true)",
+    row=_Tid,
+)
+
+
+async def test_nested_blocks_cannot_change_the_tenant(
+    lane_db: Database, tenants_abc: TenantSet
+) -> None:
+    a, b = _ctx(tenants_abc.a.tenant_id), _ctx(tenants_abc.b.tenant_id)
+    guests = _count("guests")
+    with pytest.raises(_RollbackError):  # noqa: PT012 - the outer block is rolled back
+        async with lane_db.tenant(a) as tx:
+            with pytest.raises(errors.ContextError):
+                async with lane_db.tenant(b):
+                    pass
+            with pytest.raises(LookupError):  # noqa: PT012 - the savepoint block raises
+                async with lane_db.tenant(a) as inner:  # same context: a savepoint
+                    await inner.execrows(_ADD_GUEST, (a.tenant_id, "inner"))
+                    raise LookupError
+            await tx.execrows(_ADD_GUEST, (a.tenant_id, "outer"))
+            assert await tx.one(guests, ()) == _N(3)  # the savepoint's row is gone
+            assert await tx.one(_SETTING, ()) == _Tid(a.tenant_id)
+            raise _RollbackError
+
+
+async def test_tenant_batch_is_ordered_and_atomic(
+    lane_db: Database, tenants_abc: TenantSet
+) -> None:
+    a = _ctx(tenants_abc.a.tenant_id)
+    guests = _count("guests")
+
+    async def fail(_tx: object) -> None:
+        raise ValueError("third operation")
+
+    first, second = await lane_db.tenant_batch(
+        a, [lambda tx: tx.one(guests, ()), lambda tx: tx.one(_SETTING, ())]
+    )
+    assert (first, second) == (_N(2), _Tid(a.tenant_id))
+    with pytest.raises(ValueError, match="third"):
+        await lane_db.tenant_batch(
+            a,
+            [
+                lambda tx: tx.execrows(_ADD_GUEST, (a.tenant_id, "x")),
+                lambda tx: tx.execrows(_ADD_GUEST, (a.tenant_id, "y")),
+                fail,
+            ],
+        )
+    async with lane_db.tenant(a, readonly=True) as tx:
+        assert await tx.one(guests, ()) == _N(2)
