@@ -94,7 +94,9 @@ async def test_check_command_exit_status(local_pg: LocalPostgres, tmp_path: Path
 
 _SCHEMA = """
 CREATE TYPE mood AS ENUM ('ok', 'meh');
-CREATE TABLE things (id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot point);
+CREATE TABLE things (
+    id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot point, grid int[][]
+);
 """
 
 
@@ -239,6 +241,32 @@ async def test_computed_columns_are_nullable_unless_the_alias_says_not(
         "name: str\n",  # table columns keep sqlc's nullability
     ):
         assert field in text, field
+
+
+async def test_each_type_the_data_api_cannot_return_marks_its_query(
+    local_pg: LocalPostgres, tmp_path: Path
+) -> None:
+    cases = {
+        "interval": "'1 day'::interval",
+        "timetz": "'08:00+02'::timetz",
+        "money": "12.5::money",
+        "macaddr": "'08:00:2b:01:02:03'::macaddr",
+        # PostgreSQL records array dimensions for table columns only (an expression's
+        # int[][] is plain int[]), so the N-D case is a column.
+        "2-dimensional array": "grid",
+    }
+    queries = "".join(
+        f"-- name: Q{i} :one\nSELECT id, {expr} AS c{i} FROM things;\n\n"
+        for i, expr in enumerate(cases.values())
+    )
+    config = _project(tmp_path, queries, "{overrides: [{db_type: point, python_type: str}]}")
+    await run(config, server_dsn=_superuser(local_pg))
+    text = (tmp_path / "out" / "things.py").read_text()
+    for i, what in enumerate(cases):
+        block = text.split(f'name="Q{i}"', 1)[1].split("\n)\n", 1)[0]
+        assert f"data_api_unsupported=\"column 'c{i}' of Q{i} has " in block, what
+        assert what in block, what
+    assert 'name="Q0"' in text and "data_api_unsupported" not in text.split('name="Q0"')[0]
 
 
 async def test_managed_databases_are_dropped(local_pg: LocalPostgres, tmp_path: Path) -> None:
