@@ -95,6 +95,34 @@ async def test_generated_functions_run_on_a_pool(pool: asyncpg.Pool) -> None:
     assert await tenants.delete_tenant(ex, id=t.id) == 1
 
 
+INSERT_RETURNING = Query[tuple[int, str]](
+    name="InsertReturning", command=Command.BATCHONE, data_api_sql="", columns=_COLS,
+    from_record=_row, sql="INSERT INTO exec_probe VALUES ($1, $2) RETURNING n, label",
+)  # fmt: skip
+INSERT_RETURNING_MANY = Query[tuple[int, str]](
+    name="InsertReturningMany", command=Command.BATCHMANY, data_api_sql="", columns=_COLS,
+    from_record=_row, sql="INSERT INTO exec_probe VALUES ($1, $2) RETURNING n, label",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("target", ["pool", "connection"])
+async def test_a_failing_batch_writes_nothing(pool: asyncpg.Pool, target: str) -> None:
+    # The third row repeats the first key: the whole batch fails and none of it stays.
+    rows = [(10, "a"), (11, "b"), (10, "dup")]
+    async with pool.acquire() as conn:
+        ex = AsyncpgExecutor(pool if target == "pool" else conn)
+        for call in (
+            lambda: ex.batch_exec(INSERT, rows),
+            lambda: ex.batch_one(INSERT_RETURNING, rows),
+            lambda: ex.batch_many(INSERT_RETURNING_MANY, rows),
+        ):
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await call()
+            assert await conn.fetchval("SELECT count(*) FROM exec_probe") == 0
+        assert not conn.is_in_transaction()
+        assert await ex.batch_one(INSERT_RETURNING, rows[:2]) == [(10, "a"), (11, "b")]
+
+
 async def test_misused_queries_raise_configuration_errors(pool: asyncpg.Pool) -> None:
     ex = AsyncpgExecutor(pool)
     with pytest.raises(ConfigurationError, match="query Insert is not a :copyfrom query"):

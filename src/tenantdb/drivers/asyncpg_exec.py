@@ -8,8 +8,10 @@ per-query constructor decided at codegen time). It maps no errors and records no
 On a pool every call acquires a connection for its duration; :meth:`stream` then holds that
 connection and a transaction open while the caller iterates (server-side cursors only live
 inside a transaction). On a connection, :meth:`stream` opens a transaction only when none
-is active. A consumer that stops early should close the iterator (``contextlib.aclosing``)
-so the connection goes back to the pool at once rather than when the generator is collected.
+is active. Batches are atomic: ``batch_exec`` through ``executemany``, ``batch_one`` and
+``batch_many`` in the caller's transaction or, without one, their own. A consumer that stops
+early should close the iterator (``contextlib.aclosing``) so the connection goes back to the
+pool at once rather than when the generator is collected.
 
 Example::
 
@@ -62,11 +64,9 @@ class AsyncpgExecutor:
         self, query: Query[R], args: Sequence[object], *, page_size: int = 500
     ) -> AsyncIterator[R]:
         build = _build(query)
-        async with self._conn() as conn:
-            tx = contextlib.nullcontext() if conn.is_in_transaction() else conn.transaction()
-            async with tx:
-                async for record in conn.cursor(query.sql, *args, prefetch=page_size):
-                    yield build(record)
+        async with self._conn() as conn, _atomic(conn):
+            async for record in conn.cursor(query.sql, *args, prefetch=page_size):
+                yield build(record)
 
     async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
         async with self._conn() as conn:
@@ -101,7 +101,7 @@ class AsyncpgExecutor:
     ) -> list[R | None]:
         build = _build(query)
         out: list[R | None] = []
-        async with self._conn() as conn:
+        async with self._conn() as conn, _atomic(conn):
             stmt = await conn.prepare(query.sql)
             for args in arg_rows:
                 record = await stmt.fetchrow(*args)
@@ -113,11 +113,17 @@ class AsyncpgExecutor:
     ) -> list[list[R]]:
         build = _build(query)
         out: list[list[R]] = []
-        async with self._conn() as conn:
+        async with self._conn() as conn, _atomic(conn):
             stmt = await conn.prepare(query.sql)
             for args in arg_rows:
                 out.append([build(r) for r in await stmt.fetch(*args)])
         return out
+
+
+def _atomic(conn: Any) -> Any:
+    """The caller's transaction when one is open, else a new one: a batch is all or nothing
+    (as ``executemany`` is), and a cursor needs a transaction to live in."""
+    return contextlib.nullcontext() if conn.is_in_transaction() else conn.transaction()
 
 
 def _build(query: Query[R]) -> Any:
