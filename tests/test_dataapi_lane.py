@@ -91,10 +91,35 @@ async def test_rls_transaction_is_exactly_n_plus_3_calls_all_in_the_transaction(
         tx_ids = {p.get("transactionId") for name, p in calls.log if name != "BeginTransaction"}
         assert len(tx_ids) == 1 and None not in tx_ids
         (_, context), *_ = (c for c in calls.log if c[0] == "ExecuteStatement")
-        assert context["sql"].startswith("SELECT set_config(:n1, :v1, true)")
-        values = {p["value"]["stringValue"] for p in context["parameters"]}
-        assert {tenants_abc.a.tenant_id, tenants_abc.a.users[0]} <= values
+        sql = context["sql"]
+        assert sql.startswith("SELECT set_config('statement_timeout', ")
+        a = tenants_abc.a
+        assert f"set_config('app.current_tenant_id', '{a.tenant_id}', true)" in sql
+        assert f"set_config('app.current_user_id', '{a.users[0]}', true)" in sql
         assert all("database" not in p for name, p in calls.log if "transactionId" in p)
+
+
+async def test_extra_variables_travel_bound_in_the_same_call(
+    data_api_db: Database, tenants_abc: TenantSet
+) -> None:
+    calls = Calls(data_api_db)
+    odd = "it's; DROP TABLE users; --"
+    ctx = TenantContext(tenant_id=tenants_abc.a.tenant_id, variables=(("app.note", odd),))
+    async with data_api_db.tenant(ctx) as tx:
+        assert await tx.one(_NOTE, ()) == odd
+    assert calls.counts()["ExecuteStatement"] == 2
+    context = next(p for n, p in calls.log if n == "ExecuteStatement")
+    assert odd not in context["sql"]
+    assert context["parameters"] == [{"name": "v1", "value": {"stringValue": odd}}]
+
+
+_NOTE: Query[Any] = Query(
+    name="Note",
+    command=Command.ONE,
+    sql="SELECT current_setting('app.note')",
+    data_api_sql="SELECT current_setting('app.note')",
+    from_record=lambda r: r[0],
+)
 
 
 async def test_readonly_is_free_and_isolation_costs_one_call(

@@ -27,6 +27,7 @@ from hospitality import activity, bookings, guests, models, properties, rooms, t
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
+from tenantdb.drivers._dataapi_codec import FALLBACKS
 from tenantdb.drivers.lane import Transaction
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.query import Command, Param, Query
@@ -414,3 +415,5 @@ async def test_every_tenant_query_gives_identical_results_and_types_on_both_lane
     for (name, expected), (_, got) in zip(pg, api, strict=True):
         assert got == expected, name
     assert {n for n, _ in api} == _all_queries() - ADMIN_ONLY
+    # Every generated query was read by the typed msgspec plan, not the generic fallback.
+    assert not FALLBACKS.keys() & _all_queries()

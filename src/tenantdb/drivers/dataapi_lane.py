@@ -3,9 +3,11 @@
 Shape of one tenant transaction with N queries::
 
     call 1      BeginTransaction
-    call 2      ExecuteStatement  SELECT set_config(:n1, :v1, true), set_config(:n2, :v2, true), …
-                (tenant id, user id, extra app.* variables, statement_timeout and, when
-                readonly, transaction_read_only = on: every value bound, all transaction-local)
+    call 2      ExecuteStatement  SELECT set_config('statement_timeout', '30000', true),
+                set_config('app.current_tenant_id', '<id>', true), …, set_config('app.x', :v1, true)
+                (statement_timeout, transaction_read_only = on when readonly, the validated
+                tenant and user ids as literals, extra app.* variables bound: all
+                transaction-local, one call)
     calls 3…    the N queries, each carrying the transactionId
     last        CommitTransaction, or RollbackTransaction (shielded) on an error or cancellation
 
@@ -31,8 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import anyio
 import msgspec
 
+from tenantdb.drivers._asyncpg_sql import quote_literal, split_settings
 from tenantdb.drivers._dataapi_client import DataApiClient
-from tenantdb.drivers._dataapi_codec import ExecuteResult, decode_rows, encode_params
+from tenantdb.drivers._dataapi_codec import decode_result, encode_params, parse_execute
 from tenantdb.drivers._dataapi_errors import map_dataapi_error
 from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
 from tenantdb.drivers.lane import Isolation, Transaction
@@ -129,7 +132,8 @@ class DataApiLane:
             await self._client.open()
         except Exception as exc:
             raise map_dataapi_error(exc, query=None) from exc
-        self._slots = anyio.Semaphore(self.options.max_size)
+        # fast_acquire: no extra event-loop pass when a slot is free (the common case).
+        self._slots = anyio.Semaphore(self.options.max_size, fast_acquire=True)
         self._opened = True
 
     async def close(self) -> None:
@@ -169,6 +173,12 @@ class DataApiLane:
         slots = self._slots
         if slots is None:
             raise ConfigurationError(f"the {self._name} lane is not open: use `async with db:`")
+        try:
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            pass
+        else:
+            return slots
         timeout = self.options.acquire_timeout
         with anyio.move_on_after(timeout):
             await slots.acquire()
@@ -203,22 +213,28 @@ class DataApiLane:
 def context_statement(
     ctx: TenantContext | None, *, readonly: bool, statement_timeout: float | None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """``SELECT set_config(:n1, :v1, true), …`` and its parameters; ("", []) if nothing to set."""
-    pairs: list[tuple[str, str]] = []
+    """``SELECT set_config('app.current_tenant_id', '<id>', true), …`` and its parameters.
+
+    As on the asyncpg lane (``_asyncpg_sql.split_settings``), the statement timeout, the
+    read-only flag and the tenant and user ids (already validated, and only when they match a
+    conservative character set) travel as literals; every other value is a bound parameter.
+    Returns ("", []) when there is nothing to set.
+    """
+    calls: list[str] = []
     if statement_timeout is not None:
-        pairs.append(("statement_timeout", str(max(1, round(statement_timeout * 1000)))))
+        millis = max(1, round(statement_timeout * 1000))
+        calls.append(f"set_config('statement_timeout', '{millis}', true)")
     if readonly:
-        pairs.append(("transaction_read_only", "on"))
-    if ctx is not None:
-        pairs.extend(ctx.settings())
-    if not pairs:
-        return "", []
-    calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(1, len(pairs) + 1))
+        calls.append("set_config('transaction_read_only', 'on', true)")
+    literal, bound = split_settings(() if ctx is None else ctx.settings())
+    calls.extend(f"set_config({quote_literal(n)}, {quote_literal(v)}, true)" for n, v in literal)
     params: list[dict[str, Any]] = []
-    for i, (name, value) in enumerate(pairs, 1):
-        params.append({"name": f"n{i}", "value": {"stringValue": name}})
+    for i, (name, value) in enumerate(bound, 1):
+        calls.append(f"set_config({quote_literal(name)}, :v{i}, true)")
         params.append({"name": f"v{i}", "value": {"stringValue": value}})
-    return f"SELECT {calls}", params
+    if not calls:
+        return "", []
+    return "SELECT " + ", ".join(calls), params
 
 
 class _TxScope:
@@ -258,7 +274,12 @@ class _TxScope:
         client = lane.client
         self._slot = await lane._take_slot()
         try:
-            tx_id = await lane._call(client.begin, query="BEGIN", idempotent=True)
+            # Shielded: a BeginTransaction cancelled in flight would leave a transaction open
+            # server-side whose id we never learn (it would hold a database connection until
+            # the idle expiry). Once we have the id, a pending cancellation surfaces at the
+            # next await and the except branch below rolls it back.
+            with anyio.CancelScope(shield=True):
+                tx_id = await lane._call(client.begin, query="BEGIN", idempotent=True)
         except BaseException:
             self._free()
             raise
@@ -369,7 +390,7 @@ class _DataApiTx:
         self.transaction_id = transaction_id
         self._ctx = ctx
         self._readonly = readonly
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)  # usually free: skip the event-loop pass
         self._closed = False
         self._broken = False
         self._dead = False
@@ -383,8 +404,9 @@ class _DataApiTx:
         query: str,
         *,
         idempotent: bool | None = None,
-    ) -> ExecuteResult:
-        """One ExecuteStatement in this transaction; marks the transaction broken on error."""
+    ) -> bytes:
+        """One ExecuteStatement in this transaction (the raw response body); marks the
+        transaction broken on error."""
         safe = self._readonly if idempotent is None else idempotent
         tx_id = self.transaction_id
         try:
@@ -444,31 +466,30 @@ class _DataApiTx:
                 query=query.name,
             )
 
-    async def _run(self, query: Query[Any], args: Sequence[object]) -> ExecuteResult:
+    async def _run(
+        self, query: Query[R], args: Sequence[object], *, rows: bool
+    ) -> tuple[list[R], int]:
+        """One query: (decoded rows if ``rows``, numberOfRecordsUpdated); one metric."""
         self._guard(query)
         params = encode_params(query, args)
         t0 = time.perf_counter()
         try:
-            result = await self._statement(query.data_api_sql, params, query.name)
+            body = await self._statement(query.data_api_sql, params, query.name)
+            out, count = _decode(query, body, rows=rows)
         except TenantDBError as exc:
             self._lane._record_query(self._ctx, query.name, 0, t0, exc)
             raise
-        rows = len(result.records) if result.records is not None else result.numberOfRecordsUpdated
-        self._lane._record_query(self._ctx, query.name, rows, t0, None)
-        return result
+        self._lane._record_query(self._ctx, query.name, len(out) if rows else count, t0, None)
+        return out, count
 
     # -- Executor --------------------------------------------------------------------------------
     async def one(self, query: Query[R], args: Sequence[object]) -> R | None:
-        result = await self._run(query, args)
-        records = result.records
-        if not records:
-            return None
-        row: R = decode_rows(query, records[:1])[0]
-        return row
+        out, _ = await self._run(query, args, rows=True)
+        return out[0] if out else None
 
     async def many(self, query: Query[R], args: Sequence[object]) -> list[R]:
-        result = await self._run(query, args)
-        return decode_rows(query, result.records or [])
+        out, _ = await self._run(query, args, rows=True)
+        return out
 
     async def stream(
         self, query: Query[R], args: Sequence[object], *, page_size: int = 500
@@ -497,11 +518,11 @@ class _DataApiTx:
             offset += page_size
 
     async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
-        await self._run(query, args)
+        await self._run(query, args, rows=False)
 
     async def execrows(self, query: Query[Any], args: Sequence[object]) -> int:
-        result = await self._run(query, args)
-        return result.numberOfRecordsUpdated
+        _, count = await self._run(query, args, rows=False)
+        return count
 
     async def copy(self, query: Query[Any], rows: Sequence[Sequence[object]]) -> int:
         """``:copyfrom`` as BatchExecuteStatement of its INSERT, chunked under the size limit."""
@@ -592,6 +613,20 @@ class _Savepoint:
         else:
             if exc_type is not None:
                 tx._broken = False  # a savepoint opens only in a healthy transaction: undone
+
+
+def _decode(query: Query[R], body: bytes, *, rows: bool) -> tuple[list[R], int]:
+    """The body as rows (typed fast path) or as a row count; decoding errors become QueryError."""
+    try:
+        if rows:
+            return decode_result(query, body)
+        return [], parse_execute(body).numberOfRecordsUpdated
+    except TenantDBError:
+        raise
+    except Exception as exc:
+        raise QueryError(
+            f"could not decode the Data API result: {type(exc).__name__}: {exc}", query=query.name
+        ) from exc
 
 
 _SAVEPOINT_QUERY: Query[Any] = Query(
