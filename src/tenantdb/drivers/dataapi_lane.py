@@ -210,7 +210,7 @@ class DataApiLane:
         )
 
 
-def context_statement(
+def _context_statement(
     ctx: TenantContext | None, *, readonly: bool, statement_timeout: float | None
 ) -> tuple[str, list[dict[str, Any]]]:
     """``SELECT set_config('app.current_tenant_id', '<id>', true), …`` and its parameters.
@@ -311,7 +311,7 @@ class _TxScope:
                         "isolation (READ COMMITTED) on the Data API lane"
                     ) from exc
                 raise
-        sql, params = context_statement(
+        sql, params = _context_statement(
             self._ctx, readonly=self._readonly, statement_timeout=self._statement_timeout
         )
         if sql:
