@@ -48,6 +48,7 @@ import structlog
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
 from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.lane import Transaction
 from tenantdb.local import LocalPostgres
 from tenantdb.query import Command, Param, Query
 
@@ -146,9 +147,7 @@ class Bench:
         assert row is not None
 
     async def batch5(self) -> None:
-        rows = await self.db.tenant_batch(
-            self.ctx, [lambda tx, i=i: tx.one(GET_ITEM, (i,)) for i in range(1, 6)]
-        )
+        rows = await self.db.tenant_batch(self.ctx, [_get(i) for i in range(1, 6)])
         assert all(r is not None for r in rows)
 
     async def five_tx(self) -> None:
@@ -156,6 +155,10 @@ class Bench:
             async with self.db.tenant(self.ctx) as tx:
                 row = await tx.one(GET_ITEM, (i,))
             assert row is not None
+
+
+def _get(item: int) -> Callable[[Transaction], Awaitable[Item | None]]:
+    return lambda tx: tx.one(GET_ITEM, (item,))
 
 
 async def _timed(fn: Callable[[], Awaitable[None]], ops: int) -> float:
@@ -225,6 +228,7 @@ async def explain_buffers(db: Database) -> dict[str, dict[str, Any]]:
         for _ in range(5):
             async with db.tenant(ctx, readonly=True) as tx:
                 doc = await tx.one(query, ())
+            assert doc is not None
             plan = json.loads(doc)[0]["Plan"] if isinstance(doc, str) else doc[0]["Plan"]
             buffers.append(plan["Shared Hit Blocks"] + plan["Shared Read Blocks"])
         text = json.dumps(plan)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
@@ -101,7 +101,7 @@ tenant_ids: st.SearchStrategy[object] = st.one_of(
 )
 
 
-def _on_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+def _on_loop(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     return anyio.from_thread.run(fn, *args)
 
 
