@@ -154,6 +154,17 @@ async def test_registry_without_rls_granted(
     assert f.object == "public.tenants" and "list all tenants" in f.message
 
 
+async def test_registry_without_rls_granted_by_column(
+    migrated_db: LocalDatabase, su: asyncpg.Connection
+) -> None:
+    await su.execute(
+        "ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY; REVOKE ALL ON tenants FROM app_tenant;"
+        " GRANT SELECT (id, slug) ON tenants TO app_tenant"
+    )
+    (f,) = _only(await _audit(migrated_db), "I-5")
+    assert f.object == "public.tenants" and "list all tenants" in f.message
+
+
 async def test_security_definer_function_without_search_path(
     migrated_db: LocalDatabase, su: asyncpg.Connection
 ) -> None:

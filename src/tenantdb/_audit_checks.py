@@ -224,6 +224,13 @@ class Queries:
 
     # I-5 ------------------------------------------------------------------------------------
     async def grants(self, registry: str) -> list[Finding]:
+        return [
+            *await self._table_grants(),
+            *await self._creatable_schemas(),
+            *await self._open_registry(registry),
+        ]
+
+    async def _table_grants(self) -> list[Finding]:
         rows = await self._fetch(
             "SELECT format('%I.%I', n.nspname, c.relname) AS name, priv FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace,"
@@ -232,7 +239,7 @@ class Queries:
             " AND has_table_privilege($1, c.oid, priv) ORDER BY 1, 2",
             self.tenant,
         )
-        out = [
+        return [
             Finding(
                 "I-5",
                 r["name"],
@@ -241,12 +248,14 @@ class Queries:
             )
             for r in rows
         ]
+
+    async def _creatable_schemas(self) -> list[Finding]:
         schemas = await self._fetch(
             f"SELECT format('%I', n.nspname) AS name FROM pg_namespace n WHERE {_USER_SCHEMAS}"
             " AND has_schema_privilege($1, n.oid, 'CREATE') ORDER BY 1",
             self.tenant,
         )
-        out += [
+        return [
             Finding(
                 "I-5",
                 f"schema {r['name']}",
@@ -255,18 +264,20 @@ class Queries:
             )
             for r in schemas
         ]
+
+    async def _open_registry(self, registry: str) -> list[Finding]:
         reg = await self._fetch(
             "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             f" WHERE c.relname = $2 AND c.relkind IN ('r', 'p') AND {_USER_SCHEMAS}"
             " AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
-            " AND (has_table_privilege($1, c.oid, 'SELECT') OR has_table_privilege($1, c.oid,"
-            " 'UPDATE') OR has_table_privilege($1, c.oid, 'INSERT')"
+            # Column-level grants count: SELECT (id, slug) lists every tenant just the same.
+            " AND (has_any_column_privilege($1, c.oid, 'SELECT, INSERT, UPDATE')"
             " OR has_table_privilege($1, c.oid, 'DELETE'))",
             self.tenant,
             registry,
         )
-        out += [
+        return [
             Finding(
                 "I-5",
                 r["name"],
@@ -278,7 +289,6 @@ class Queries:
             )
             for r in reg
         ]
-        return out
 
     # I-6 ------------------------------------------------------------------------------------
     async def objects(self, allowlist: set[str]) -> list[Finding]:
@@ -331,53 +341,39 @@ class Queries:
             " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
             f" WHERE {_USER_SCHEMAS} AND {_NOT_EXTENSION.format(oid='p.oid')} ORDER BY 1"
         )
-        out = []
-        for r in rows:
-            sig = r["sig"]
-            if r["prosecdef"] and not any(c.startswith("search_path=") for c in r["config"]):
-                out.append(
-                    Finding(
-                        "I-6",
-                        sig,
-                        "SECURITY DEFINER function without a pinned search_path",
-                        f"ALTER FUNCTION {sig} SET search_path = pg_catalog, pg_temp;",
-                    )
-                )
-            if r["prosecdef"] and r["name"] not in allowlist:
-                out.append(
-                    Finding(
-                        "I-6",
-                        sig,
-                        "SECURITY DEFINER function not on the reviewed allow-list",
-                        "review it (does it filter by tenant?), then add "
-                        f"{r['name']} to definer_allowlist or make it SECURITY INVOKER",
-                    )
-                )
-            if r["proleakproof"]:
-                out.append(
-                    Finding(
-                        "I-6",
-                        sig,
-                        "LEAKPROOF function: it may run before the policies "
-                        "and see other tenants' rows",
-                        f"ALTER FUNCTION {sig} NOT LEAKPROOF;",
-                    )
-                )
-            if r["provolatile"] == "i" and r["reads_settings"]:
-                out.append(
-                    Finding(
-                        "I-6",
-                        sig,
-                        "IMMUTABLE function reads current_setting: cached "
-                        "plans freeze one tenant's value",
-                        f"ALTER FUNCTION {sig} STABLE;",
-                    )
-                )
-        return out
+        return [f for r in rows for f in _function_findings(r, allowlist)]
 
 
 _SETTING_CALL = re.compile(r"current_setting\([^()]*\)", re.IGNORECASE)
 _TRUE = re.compile(r"(^|\W)true(\W|$)", re.IGNORECASE)
+
+
+def _function_findings(r: asyncpg.Record, allowlist: set[str]) -> list[Finding]:
+    sig, definer = r["sig"], r["prosecdef"]
+    checks = (
+        (
+            definer and not any(c.startswith("search_path=") for c in r["config"]),
+            "SECURITY DEFINER function without a pinned search_path",
+            f"ALTER FUNCTION {sig} SET search_path = pg_catalog, pg_temp;",
+        ),
+        (
+            definer and r["name"] not in allowlist,
+            "SECURITY DEFINER function not on the reviewed allow-list",
+            "review it (does it filter by tenant?), then add "
+            f"{r['name']} to definer_allowlist or make it SECURITY INVOKER",
+        ),
+        (
+            r["proleakproof"],
+            "LEAKPROOF function: it may run before the policies and see other tenants' rows",
+            f"ALTER FUNCTION {sig} NOT LEAKPROOF;",
+        ),
+        (
+            r["provolatile"] == "i" and r["reads_settings"],
+            "IMMUTABLE function reads current_setting: cached plans freeze one tenant's value",
+            f"ALTER FUNCTION {sig} STABLE;",
+        ),
+    )
+    return [Finding("I-6", sig, message, fix) for bad, message, fix in checks if bad]
 
 
 def _policy_findings(r: asyncpg.Record) -> list[Finding]:
