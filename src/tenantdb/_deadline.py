@@ -52,17 +52,21 @@ class Deadline:
 class Watchdog:
     """Cancels the tasks of blocks past their deadline; one per ``Database``."""
 
-    __slots__ = ("_handle", "_open", "_tick")
+    __slots__ = ("_handle", "_loop", "_open", "_tick")
 
     def __init__(self, tick: float = _TICK_S) -> None:
         self._tick = tick
         self._open: set[Deadline] = set()
         self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def watch(self, deadline: Deadline) -> None:
         self._open.add(deadline)
-        if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_later(self._tick, self._check)
+        loop = asyncio.get_running_loop()
+        # A Database reused on a new event loop (tests) must not wait for the old loop's tick.
+        if self._handle is None or self._loop is not loop:
+            self._loop = loop
+            self._handle = loop.call_later(self._tick, self._check)
 
     def unwatch(self, deadline: Deadline) -> None:
         self._open.discard(deadline)
@@ -76,6 +80,8 @@ class Watchdog:
 
     def _check(self) -> None:
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            return  # a tick left on a previous event loop
         now = time.monotonic()
         for deadline in [d for d in self._open if d.when <= now]:
             self._open.discard(deadline)
