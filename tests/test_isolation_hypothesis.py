@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+import msgspec
 import pytest
 from fix_database import (
     COUNT_ITEMS,
@@ -34,6 +35,7 @@ from fix_database import (
     new_tenant,
     seed_items,
 )
+from fix_schema import TenantSet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -293,3 +295,54 @@ async def test_random_tenants_never_observe_or_change_each_other(
         await anyio.to_thread.run_sync(
             lambda: run_state_machine_as_test(machine, settings=machine_settings)
         )
+
+
+# -- (a) on both transports, on the hospitality schema ---------------------------------------------
+
+
+class _Tid(msgspec.Struct, frozen=True):
+    tenant_id: str
+
+
+_BOOKING_TENANTS: Query[_Tid] = Query(
+    name="BookingTenants",
+    command=Command.MANY,
+    sql="SELECT tenant_id::text FROM bookings",
+    data_api_sql="SELECT tenant_id::text FROM bookings",
+    row=_Tid,
+    from_record=lambda r: _Tid(r[0]),
+)
+
+
+async def test_hostile_ids_on_both_transports(lane_db: Database, tenants_abc: TenantSet) -> None:
+    """Rejected ids start no transaction and send no query on either lane; valid ids (random,
+    or the fixture tenants) see exactly their own bookings."""
+    owners = {tenants_abc.a.tenant_id: 2, tenants_abc.b.tenant_id: 2}
+    tally = {"valid": 0, "rejected": 0}
+
+    async def bookings_of(ctx: TenantContext) -> list[_Tid]:
+        async with lane_db.tenant(ctx, readonly=True) as tx:
+            return await tx.many(_BOOKING_TENANTS, ())
+
+    @settings(suppress_health_check=[HealthCheck.too_slow])
+    @given(raw=st.one_of(tenant_ids, st.sampled_from(sorted(owners))))
+    def prop(raw: object) -> None:
+        before = lane_db.metrics()
+        ctx = None
+        with contextlib.suppress(errors.ContextError):
+            ctx = TenantContext(tenant_id=raw)  # type: ignore[arg-type]
+        if ctx is None:
+            tally["rejected"] += 1
+            with pytest.raises(errors.ContextError):
+                lane_db.tenant(raw)  # type: ignore[arg-type]
+            after = lane_db.metrics()
+            assert after.total_transactions == before.total_transactions
+            assert after.total_queries == before.total_queries
+            return
+        tally["valid"] += 1
+        rows = _on_loop(bookings_of, ctx)
+        assert rows == [_Tid(ctx.tenant_id)] * owners.get(ctx.tenant_id, 0)
+
+    await anyio.to_thread.run_sync(prop)
+    assert tally["valid"] >= 5, tally
+    assert tally["rejected"] >= 5, tally
