@@ -31,6 +31,7 @@ from tenantdb.context import (
 from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database, Health
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.drivers.asyncpg_lane import PoolOptions
 from tenantdb.drivers.base import Executor
 from tenantdb.drivers.lane import Isolation, Transaction
 from tenantdb.errors import (
@@ -66,6 +67,7 @@ __all__ = (
     "Metrics",
     "MetricsSnapshot",
     "Param",
+    "PoolOptions",
     "Query",
     "QueryError",
     "QueryStats",
