@@ -15,9 +15,12 @@ bytes and hands botocore ``{}``; ``_dataapi_codec`` decodes the bytes with msgsp
 from __future__ import annotations
 
 import contextlib
+import platform
 from typing import TYPE_CHECKING, Any
 
 import aioboto3
+import aiobotocore
+import botocore
 from aiobotocore.config import AioConfig
 
 from tenantdb.drivers._dataapi_codec import parse_execute
@@ -30,6 +33,10 @@ __all__ = ("READ_TIMEOUT_S", "DataApiClient", "keep_raw_body")
 READ_TIMEOUT_S = 70.0
 """Above the Data API's 45 s statement limit, so the service answers before the SDK gives up."""
 _RAW = "tenantdb_raw_body"
+_USER_AGENT = (
+    f"tenantdb aiobotocore/{aiobotocore.__version__} botocore/{botocore.__version__} "
+    f"Python/{platform.python_version()}"
+)
 
 
 def keep_raw_body(
@@ -72,6 +79,9 @@ class DataApiClient:
             # The lane builds every request itself (codec-checked Fields, one member each), so
             # botocore's per-call walk over the parameters only costs CPU.
             parameter_validation=False,
+            # A fixed User-Agent: botocore otherwise rebuilds it from ~20 components twice per
+            # call (about a tenth of its per-call CPU).
+            user_agent=_USER_AGENT,
         )
         stack = contextlib.AsyncExitStack()
         client = await stack.enter_async_context(
