@@ -19,6 +19,7 @@ import pytest
 from fix_codegen import assert_declared_types
 
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.errors import UnsupportedQueryError
 from tenantdb.local import LocalDatabase
 
 CORPUS = Path(__file__).resolve().parent / "codegen"
@@ -119,3 +120,21 @@ async def test_expressions_over_no_rows_are_none_where_declared_nullable(
     hints = {k: v for k, v in typing.get_type_hints(type(totals)).items() if k != "highest"}
     for name, annotation in hints.items():
         assert_declared_types(getattr(totals, name), annotation, f"$.{name}")
+
+
+async def test_an_outer_join_embed_without_the_directive_is_a_clear_error(
+    conn: asyncpg.Connection, corpus: dict[str, ModuleType]
+) -> None:
+    stock, models = corpus["stock"], corpus["models"]
+    ex = AsyncpgExecutor(conn)
+    stocked = await conn.fetchval("INSERT INTO items (label) VALUES ('stocked') RETURNING id")
+    await stock.insert_stock(
+        ex, item_id=stocked, sku="S-1", quantity=1, grade=models.InventoryGrade.B, note="n"
+    )
+    (row,) = await stock.stock_with_item_unmarked(ex)
+    assert_declared_types(row)
+    await conn.execute("INSERT INTO items (label) VALUES ('unstocked')")
+    with pytest.raises(UnsupportedQueryError) as info:
+        await stock.stock_with_item_unmarked(ex)
+    assert "add `-- @nullable-embed stock`" in str(info.value)
+    assert (info.value.query, info.value.column) == ("StockWithItemUnmarked", "stock")

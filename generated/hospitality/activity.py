@@ -144,8 +144,12 @@ class ListRecentActivityRow(msgspec.Struct, frozen=True):
 
 def _list_recent_activity_row(r: Sequence[Any]) -> ListRecentActivityRow:
     return ListRecentActivityRow(
-        models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7]),
-        models.User(r[8], r[9], r[10], r[11], _USER_ROLE_BY_LABEL[r[12]], r[13], r[14]),
+        models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
+        if r[0] is not None
+        else _codecs.absent_embed("ListRecentActivity", "activity_log"),
+        models.User(r[8], r[9], r[10], r[11], _USER_ROLE_BY_LABEL[r[12]], r[13], r[14])
+        if r[8] is not None
+        else _codecs.absent_embed("ListRecentActivity", "user"),
     )
 
 

@@ -474,7 +474,9 @@ def _list_bookings_with_room_row(r: Sequence[Any]) -> ListBookingsWithRoomRow:
             r[14],
             r[15],
             r[16],
-        ),
+        )
+        if r[0] is not None
+        else _codecs.absent_embed("ListBookingsWithRoom", "booking"),
         models.Room(
             r[17],
             r[18],
@@ -486,7 +488,9 @@ def _list_bookings_with_room_row(r: Sequence[Any]) -> ListBookingsWithRoomRow:
             _ROOM_STATUS_BY_LABEL[r[24]],
             r[25],
             r[26],
-        ),
+        )
+        if r[17] is not None
+        else _codecs.absent_embed("ListBookingsWithRoom", "room"),
         r[27],
         None
         if all(x is None for x in r[28:35])

@@ -212,7 +212,9 @@ def _list_rooms_with_property_row(r: Sequence[Any]) -> ListRoomsWithPropertyRow:
     return ListRoomsWithPropertyRow(
         models.Room(
             r[0], r[1], r[2], r[3], r[4], r[5], r[6], _ROOM_STATUS_BY_LABEL[r[7]], r[8], r[9]
-        ),
+        )
+        if r[0] is not None
+        else _codecs.absent_embed("ListRoomsWithProperty", "room"),
         models.Property(
             r[10],
             r[11],
@@ -224,7 +226,9 @@ def _list_rooms_with_property_row(r: Sequence[Any]) -> ListRoomsWithPropertyRow:
             _codecs.decode_json(r[17]),
             r[18],
             r[19],
-        ),
+        )
+        if r[10] is not None
+        else _codecs.absent_embed("ListRoomsWithProperty", "property"),
     )
 
 

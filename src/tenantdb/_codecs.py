@@ -13,12 +13,15 @@ import ipaddress
 import struct
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import msgspec
 
+from tenantdb.errors import UnsupportedQueryError
+
 __all__ = (
     "JsonValue",
+    "absent_embed",
     "array_decoder",
     "array_literal",
     "decode_cidr",
@@ -64,6 +67,18 @@ def encode_json_array(value: Sequence[object] | None) -> list[str | None] | None
 decode_json: Callable[[str | bytes], Any] = msgspec.json.decode
 """JSON text (asyncpg's or the Data API's) -> plain JSON values; msgspec's own decoder,
 aliased so the per-row call costs no Python frame."""
+
+
+def absent_embed(query: str, field: str) -> NoReturn:
+    """A ``sqlc.embed`` declared non-nullable came back without its row (a NOT NULL column of
+    it is NULL): an outer join the query did not mark. Refuse rather than build a Struct
+    whose fields lie about their types."""
+    raise UnsupportedQueryError(
+        f"sqlc.embed {field!r} of {query} is NULL (an outer join?): add "
+        f"`-- @nullable-embed {field}` to the query and regenerate",
+        query=query,
+        column=field,
+    )
 
 
 # -- array literals (the Data API rejects array parameters) --------------------------------

@@ -195,7 +195,7 @@ def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str,
     i = 0
     for f in q.fields:
         if f.embed is not None:
-            args.append(_embed_expr(f, f.embed, i, enum_maps))
+            args.append(_embed_expr(q.name, f, f.embed, i, enum_maps))
             i += len(f.embed.fields)
         else:
             args.append(_convert_expr(f, f"r[{i}]", enum_maps))
@@ -219,7 +219,10 @@ def _convert_expr(f: FieldDef, value: str, enum_maps: dict[str, str]) -> str:
     return f.convert.format(v=value)
 
 
-def _embed_expr(f: FieldDef, t: TableDef, start: int, enum_maps: dict[str, str]) -> str:
+def _embed_expr(query: str, f: FieldDef, t: TableDef, start: int, enum_maps: dict[str, str]) -> str:
+    """The embedded Struct; ``None`` for an all-NULL nullable embed. A non-nullable embed whose
+    NOT NULL column came back NULL (a LEFT JOIN without ``@nullable-embed``) raises a clear
+    error instead of a Struct of ``None``s."""
     inner = ", ".join(
         _convert_expr(c, f"r[{start + k}]", enum_maps) for k, c in enumerate(t.fields)
     )
@@ -227,7 +230,11 @@ def _embed_expr(f: FieldDef, t: TableDef, start: int, enum_maps: dict[str, str])
     if f.nullable:
         end = start + len(t.fields)
         return f"None if all(x is None for x in r[{start}:{end}]) else {expr}"
-    return expr
+    key = next((k for k, c in enumerate(t.fields) if not c.nullable), None)
+    if key is None:
+        return expr
+    absent = f"_codecs.absent_embed({query!r}, {f.name!r})"
+    return f"{expr} if r[{start + key}] is not None else {absent}"
 
 
 def _constant(q: QueryDef, row: str | None, builder: str | None) -> str:

@@ -24,3 +24,10 @@ WHERE grade = sqlc.arg(grade) AND quantity > sqlc.narg(min_quantity)::int;
 
 -- name: ItemSizes :many
 SELECT id, size FROM items;
+
+-- name: StockWithItemUnmarked :many
+-- The same LEFT JOIN without @nullable-embed: an item without stock is an error naming the
+-- embed, never a Struct of NULLs.
+SELECT sqlc.embed(i), sqlc.embed(s)
+FROM items i LEFT JOIN inventory.stock s ON s.item_id = i.id
+ORDER BY i.id;

@@ -21,10 +21,12 @@ __all__ = (
     "ITEM_SIZES",
     "STOCK_BY_GRADE",
     "STOCK_WITH_ITEM",
+    "STOCK_WITH_ITEM_UNMARKED",
     "FindStockRow",
     "ItemSizesRow",
     "StockByGradeRow",
     "StockWithItemRow",
+    "StockWithItemUnmarkedRow",
     "find_stock",
     "insert_stock",
     "item_sizes",
@@ -32,8 +34,10 @@ __all__ = (
     "iter_item_sizes",
     "iter_stock_by_grade",
     "iter_stock_with_item",
+    "iter_stock_with_item_unmarked",
     "stock_by_grade",
     "stock_with_item",
+    "stock_with_item_unmarked",
 )
 
 _INVENTORY_GRADE_BY_LABEL: dict[str, models.InventoryGrade] = {
@@ -89,7 +93,9 @@ def _stock_with_item_row(r: Sequence[Any]) -> StockWithItemRow:
             None
             if (v := r[32]) is None
             else msgspec.convert(v, corpus_types.Dimensions, strict=False),
-        ),
+        )
+        if r[0] is not None
+        else _codecs.absent_embed("StockWithItem", "item"),
         None
         if all(x is None for x in r[33:38])
         else models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37]),
@@ -425,3 +431,170 @@ async def item_sizes(db: Executor) -> list[ItemSizesRow]:
 def iter_item_sizes(db: Executor, *, page_size: int = 500) -> AsyncIterator[ItemSizesRow]:
     """``item_sizes`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(ITEM_SIZES, (), page_size=page_size)
+
+
+class StockWithItemUnmarkedRow(msgspec.Struct, frozen=True):
+    """A row of ``StockWithItemUnmarked``."""
+
+    item: models.Item
+    stock: models.InventoryStock
+
+
+def _stock_with_item_unmarked_row(r: Sequence[Any]) -> StockWithItemUnmarkedRow:
+    return StockWithItemUnmarkedRow(
+        models.Item(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            r[14],
+            r[15],
+            r[16],
+            r[17],
+            r[18],
+            r[19],
+            None if (v := r[20]) is None else _codecs.decode_json(v),
+            msgspec.json.decode(r[21], type=corpus_types.Attrs),
+            None if (v := r[22]) is None else _codecs.decode_json(v),
+            r[23],
+            r[24],
+            r[25],
+            r[26],
+            r[27],
+            r[28],
+            r[29],
+            None if (v := r[30]) is None else _codecs.map_array(lambda x: _MOOD_BY_LABEL[x], v),
+            _MOOD_BY_LABEL[r[31]],
+            None
+            if (v := r[32]) is None
+            else msgspec.convert(v, corpus_types.Dimensions, strict=False),
+        )
+        if r[0] is not None
+        else _codecs.absent_embed("StockWithItemUnmarked", "item"),
+        models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37])
+        if r[33] is not None
+        else _codecs.absent_embed("StockWithItemUnmarked", "stock"),
+    )
+
+
+STOCK_WITH_ITEM_UNMARKED: Query[StockWithItemUnmarkedRow] = Query(
+    name="StockWithItemUnmarked",
+    command=Command.MANY,
+    sql="""SELECT i.id, i.uid, i.small, i.regular, i.big, i.real_n, i.double_n, i.price, i.active, i.label, i.short_label, i.code, i.email, i.born, i.opens, i.opens_tz, i.seen, i.seen_tz, i.span, i.blob, i.doc, i.attrs, i.extra, i.addr, i.net, i.search, i.cost, i.mac, i.tags, i.grid, i.moods, i.mood, i.size, s.item_id, s.sku_code, s.quantity, s.grade, s.note
+FROM items i LEFT JOIN inventory.stock s ON s.item_id = i.id
+ORDER BY i.id""",
+    data_api_sql="""SELECT i.id, i.uid, i.small, i.regular, i.big, i.real_n, i.double_n, i.price, i.active, i.label, i.short_label, i.code, i.email, i.born, i.opens, i.opens_tz, i.seen, i.seen_tz, i.span, i.blob, i.doc, i.attrs, i.extra, i.addr, i.net, i.search, i.cost, i.mac, i.tags, i.grid, i.moods, i.mood, i.size, s.item_id, s.sku_code, s.quantity, s.grade, s.note
+FROM items i LEFT JOIN inventory.stock s ON s.item_id = i.id
+ORDER BY i.id""",
+    params=(),
+    columns=(
+        Column(name="item.id", pg_type="int8", nullable=False),
+        Column(name="item.uid", pg_type="uuid", nullable=False),
+        Column(name="item.small", pg_type="int2", nullable=False),
+        Column(name="item.regular", pg_type="int4"),
+        Column(name="item.big", pg_type="int8"),
+        Column(name="item.real_n", pg_type="float4"),
+        Column(name="item.double_n", pg_type="float8"),
+        Column(name="item.price", pg_type="numeric", nullable=False),
+        Column(name="item.active", pg_type="bool", nullable=False),
+        Column(name="item.label", pg_type="text", nullable=False),
+        Column(name="item.short_label", pg_type="varchar"),
+        Column(name="item.code", pg_type="bpchar"),
+        Column(name="item.email", pg_type="citext"),
+        Column(name="item.born", pg_type="date"),
+        Column(name="item.opens", pg_type="time"),
+        Column(name="item.opens_tz", pg_type="timetz"),
+        Column(name="item.seen", pg_type="timestamp"),
+        Column(name="item.seen_tz", pg_type="timestamptz", nullable=False),
+        Column(name="item.span", pg_type="interval"),
+        Column(name="item.blob", pg_type="bytea"),
+        Column(name="item.doc", pg_type="json"),
+        Column(name="item.attrs", pg_type="jsonb", nullable=False),
+        Column(name="item.extra", pg_type="jsonb"),
+        Column(name="item.addr", pg_type="inet"),
+        Column(name="item.net", pg_type="cidr"),
+        Column(name="item.search", pg_type="tsvector"),
+        Column(name="item.cost", pg_type="money"),
+        Column(name="item.mac", pg_type="macaddr"),
+        Column(name="item.tags", pg_type="text", nullable=False, array_dims=1),
+        Column(name="item.grid", pg_type="int4", array_dims=2),
+        Column(name="item.moods", pg_type="public.mood", array_dims=1),
+        Column(name="item.mood", pg_type="public.mood", nullable=False),
+        Column(name="item.size", pg_type="inventory.dimensions"),
+        Column(name="stock.item_id", pg_type="int8", nullable=False),
+        Column(name="stock.sku", pg_type="text", nullable=False),
+        Column(name="stock.quantity", pg_type="int4", nullable=False),
+        Column(name="stock.grade", pg_type="inventory.grade", nullable=False),
+        Column(name="stock.note", pg_type="text", nullable=False),
+    ),
+    row=StockWithItemUnmarkedRow,
+    from_record=_stock_with_item_unmarked_row,
+    data_api_decoders=(
+        None,
+        _codecs.decode_uuid,
+        None,
+        None,
+        None,
+        _codecs.decode_float4,
+        None,
+        _codecs.decode_numeric,
+        None,
+        None,
+        None,
+        None,
+        None,
+        _codecs.decode_date,
+        _codecs.decode_time,
+        None,
+        _codecs.decode_timestamp,
+        _codecs.decode_timestamptz,
+        None,
+        None,
+        None,
+        None,
+        None,
+        _codecs.decode_inet,
+        _codecs.decode_cidr,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    data_api_unsupported="column 'item.opens_tz' of StockWithItemUnmarked has type timetz, which the Data API cannot return (UnsupportedResultException); cast it to text or use the asyncpg lane",
+    source="queries/stock.sql",
+)
+
+
+async def stock_with_item_unmarked(db: Executor) -> list[StockWithItemUnmarkedRow]:
+    """The same LEFT JOIN without @nullable-embed: an item without stock is an error naming the
+    embed, never a Struct of NULLs.
+
+    (:many, queries/stock.sql)
+    """
+    return await db.many(STOCK_WITH_ITEM_UNMARKED, ())
+
+
+def iter_stock_with_item_unmarked(
+    db: Executor, *, page_size: int = 500
+) -> AsyncIterator[StockWithItemUnmarkedRow]:
+    """``stock_with_item_unmarked`` as an async iterator (``page_size`` rows a fetch)."""
+    return db.stream(STOCK_WITH_ITEM_UNMARKED, (), page_size=page_size)
