@@ -399,6 +399,20 @@ async def test_each_table_has_one_forced_for_all_policy_through_the_wrapped_help
     assert cmd == "ALL"
 
 
+async def test_every_index_of_a_tenant_table_leads_with_tenant_id(
+    admin_conn: asyncpg.Connection,
+) -> None:
+    rows = await admin_conn.fetch(
+        "SELECT i.indexrelid::regclass::text AS idx, a.attname AS lead"
+        " FROM pg_index i JOIN pg_attribute a"
+        "  ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+        " WHERE i.indrelid = ANY($1::regclass[]) ORDER BY 1",
+        list(TENANT_TABLES),
+    )
+    assert len(rows) >= 2 * len(TENANT_TABLES)  # the primary keys and more
+    assert {r["idx"]: r["lead"] for r in rows if r["lead"] != "tenant_id"} == {}
+
+
 async def test_the_helper_runs_once_per_query(tenant_conn: asyncpg.Connection) -> None:
     async with tenant_conn.transaction():
         await _set_context(tenant_conn, TENANT_A)
