@@ -17,7 +17,7 @@ import botocore
 import msgspec
 import pytest
 from fix_gateway import open_rds_data
-from fix_lanes import FAST_RETRY, data_api_lane
+from fix_lanes import FAST_RETRY, data_api_lane, open_lane_db
 from fix_schema import FIXTURE_COUNTS, TenantSet
 from hospitality import bookings, models, users
 
@@ -25,6 +25,7 @@ from tenantdb import _codecs, errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
 from tenantdb.drivers._dataapi_errors import map_dataapi_error
+from tenantdb.drivers.asyncpg_lane import PoolOptions
 from tenantdb.drivers.dataapi_lane import BATCH_MAX_BYTES, BATCH_MAX_SETS, RetryPolicy
 from tenantdb.local.dataapi import Fault, LocalDataApi
 from tenantdb.query import Column, Command, Param, Query
@@ -536,3 +537,57 @@ async def test_parameters_round_trip_with_asyncpg_types(
     async with data_api_db.tenant(_ctx(tenants_abc), readonly=True) as tx:
         with pytest.raises(errors.ConfigurationError):
             await tx.one(echo, args[:3])
+
+
+# -- the lane's own limits: transaction slots, the service's statement timeout ---------------
+
+
+async def test_transaction_slots_bound_open_transactions(
+    tenants_abc: TenantSet, gateway: LocalDataApi
+) -> None:
+    import anyio
+
+    options = PoolOptions(max_size=1, acquire_timeout=0.2)
+    async with open_lane_db("data_api", tenants_abc, gateway, pool=options) as db:
+        async with db.tenant(_ctx(tenants_abc), readonly=True) as tx:
+            failures: list[BaseException] = []
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_open_other, db, tenants_abc, failures)
+            assert [type(f) for f in failures] == [errors.PoolTimeoutError]
+            assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
+        with anyio.fail_after(5):  # the slot came back
+            async with db.tenant(_ctx(tenants_abc), readonly=True) as tx:
+                await bookings.count_bookings(tx)
+
+
+async def _open_other(db: Database, tenants: TenantSet, failures: list[BaseException]) -> None:
+    """Another task (a nested block in the same task would be a savepoint)."""
+    try:
+        async with db.tenant(TenantContext(tenant_id=tenants.b.tenant_id), readonly=True):
+            pass
+    except errors.PoolTimeoutError as exc:
+        failures.append(exc)
+
+
+_SLEEP = Query(
+    name="Sleep",
+    command=Command.ONE,
+    sql="SELECT pg_sleep(1)::text",
+    data_api_sql="SELECT pg_sleep(1)::text",
+    from_record=lambda r: r[0],
+)
+
+
+async def test_the_services_statement_timeout_is_typed_and_outcome_unknown(
+    tenants_abc: TenantSet, local_pg: Any
+) -> None:
+    options = PoolOptions(statement_timeout=None)
+    async with LocalDataApi(local_pg, statement_timeout=0.2) as gw:
+        for readonly in (False, True):
+            async with open_lane_db("data_api", tenants_abc, gw, pool=options) as db:
+                with pytest.raises(errors.StatementTimeoutError) as info:
+                    async with db.tenant(_ctx(tenants_abc), readonly=readonly) as tx:
+                        await tx.one(_SLEEP, ())
+            assert info.value.query == "Sleep"
+            assert info.value.retryable is readonly  # a read may be rerun; a write may have run
+        assert gw.open_transactions == 0

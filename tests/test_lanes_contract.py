@@ -15,12 +15,15 @@ from typing import Any
 import anyio
 import msgspec
 import pytest
+from fix_lanes import LANES, open_lane_db
 from fix_schema import FIXTURE_COUNTS, TENANT_TABLES, TenantSet
 from hospitality import bookings, models, properties, rooms, users
 
 from tenantdb import errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
+from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.query import Command, Param, Query
 
 
@@ -329,3 +332,26 @@ async def test_stream_pages_match_many(lane_db: Database, tenants_abc: TenantSet
         full = await users.list_users(tx)
         paged = [u async for u in users.iter_list_users(tx, page_size=1)]
         assert paged == full and len(full) == FIXTURE_COUNTS["users"]
+
+
+_SLEEP = Query(
+    name="Sleep",
+    command=Command.ONE,
+    sql="SELECT pg_sleep(2)::text",
+    data_api_sql="SELECT pg_sleep(2)::text",
+    from_record=lambda r: r[0],
+)
+
+
+@pytest.mark.parametrize("kind", LANES)
+async def test_transaction_local_statement_timeout_cancels_on_both_lanes(
+    kind: str, tenants_abc: TenantSet, gateway: LocalDataApi
+) -> None:
+    options = PoolOptions(statement_timeout=0.2)
+    async with open_lane_db(kind, tenants_abc, gateway, pool=options) as db:
+        with pytest.raises(errors.QueryCanceled) as info:
+            async with db.tenant(_ctx(tenants_abc.a.tenant_id), readonly=True) as tx:
+                await tx.one(_SLEEP, ())
+        assert info.value.sqlstate == "57014" and info.value.query == "Sleep"
+        async with db.tenant(_ctx(tenants_abc.a.tenant_id), readonly=True) as tx:
+            assert await tx.one(_SETTING, ()) == tenants_abc.a.tenant_id

@@ -5,7 +5,8 @@ after a 5xx or a read timeout, running a write twice (DATA_API.md §3.1). Here a
 only when the error says the statement did not run (throttling, a resuming database, "still
 running a query", no connection available, a connect failure) or when the caller declared the
 call harmless to repeat (``idempotent``: BeginTransaction, Rollback, statements of a read-only
-transaction). Every other error — a timeout or 5xx on a write, a SQL error — is raised at once.
+transaction). Every other error — a timeout or 5xx on a write, any statement timeout, a SQL
+error — is raised at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tenantdb.drivers._dataapi_errors import map_dataapi_error
 from tenantdb.errors import (
     ConfigurationError,
     DatabaseResumingError,
+    StatementTimeoutError,
     TenantDBError,
     TransportError,
 )
@@ -55,6 +57,10 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     def delay(self, error: TenantDBError, attempt: int) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up now."""
         if not isinstance(error, TransportError) or not error.retryable:
+            return None
+        if isinstance(error, StatementTimeoutError):
+            # Its ``retryable`` is advice to the caller (rerun the unit of work): the timed-out
+            # statement was cancelled, which aborts its transaction, so resending it is futile.
             return None
         if attempt + 1 >= self.max_attempts:
             return None
