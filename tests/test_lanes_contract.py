@@ -355,3 +355,25 @@ async def test_transaction_local_statement_timeout_cancels_on_both_lanes(
         assert info.value.sqlstate == "57014" and info.value.query == "Sleep"
         async with db.tenant(_ctx(tenants_abc.a.tenant_id), readonly=True) as tx:
             assert await tx.one(_SETTING, ()) == tenants_abc.a.tenant_id
+
+
+async def test_metrics_record_each_query_and_transaction_once(
+    lane_db: Database, tenants_abc: TenantSet
+) -> None:
+    ctx = _ctx(tenants_abc.a.tenant_id)
+    before = lane_db.metrics()
+    async with lane_db.tenant(ctx, readonly=True) as tx:
+        await bookings.count_bookings(tx)
+        await users.list_users(tx)
+    with pytest.raises(errors.CheckViolation):
+        async with lane_db.tenant(ctx) as tx:
+            await properties.create_property(
+                tx, code="bad code", name="x", city="y", country=None, timezone="UTC"
+            )
+    after = lane_db.metrics()
+    assert after.total_transactions - before.total_transactions == 2
+    assert after.errors - before.errors == 1
+    assert after.total_context_sets - before.total_context_sets == 2
+    assert after.total_queries - before.total_queries == 3
+    assert after.query_errors - before.query_errors == 1
+    assert {"CountBookings", "ListUsers", "CreateProperty"} <= after.per_query.keys()
