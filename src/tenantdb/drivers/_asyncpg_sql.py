@@ -29,6 +29,17 @@ _TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
 _LITERAL_IDS = 2
 """``TenantContext.settings()`` starts with the tenant id and the user id."""
 
+_CLEAR_SESSION = "RESET ALL;RESET ROLE"
+"""Run inside every tenant BEGIN, before the context is set (docs/security.md).
+
+tenantdb sends no session-level SQL, but the application's SQL may (``set_config(…, false)``,
+``SET x``, ``SET ROLE`` in a query or a function it calls); such a change survives COMMIT and
+the tenant pool runs no reset on release. Resetting inside the transaction hides any session
+value left by an earlier transaction on this backend (another tenant's ``app.*`` variable, a
+``search_path``, a role) from this one, costs no round trip (about 1 µs of server time), and
+keeps BEGIN's own isolation level and READ ONLY (those are not reset by RESET ALL).
+"""
+
 
 def quote_literal(value: str) -> str:
     """A single-quoted SQL literal. Defence in depth: callers pass only validated values."""
@@ -73,18 +84,22 @@ def begin_script(
     isolation: Isolation | None,
     statement_timeout: float | None,
     literal: Sequence[tuple[str, str]],
+    clear_session: bool = False,
 ) -> str:
-    """``BEGIN …;SELECT set_config(…, true), …``: one simple-protocol round trip.
+    """``BEGIN …;[RESET ALL;RESET ROLE;]SELECT set_config(…, true), …``: one round trip.
 
     Every ``set_config`` is transaction-local (third argument ``true``); the statement timeout is
-    a transaction-local setting too, so nothing survives COMMIT/ROLLBACK and the pool needs no
-    reset query.
+    a transaction-local setting too, so nothing tenantdb sets survives COMMIT/ROLLBACK and the
+    pool needs no reset query. ``clear_session`` (the tenant lane) first resets any session-level
+    state the application's own SQL left on the backend (:data:`_CLEAR_SESSION`).
     """
     begin = "BEGIN"
     if isolation is not None:
         begin += " ISOLATION LEVEL " + Isolation(isolation).value.upper()
     if readonly:
         begin += " READ ONLY"
+    if clear_session:
+        begin += ";" + _CLEAR_SESSION
     calls = []
     if statement_timeout is not None:
         millis = max(1, int(statement_timeout * 1000))

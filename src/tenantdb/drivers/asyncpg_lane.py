@@ -2,7 +2,7 @@
 
 Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transaction)::
 
-    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];
+    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];RESET ALL;RESET ROLE;
                   SELECT set_config('statement_timeout','30000',true),
                          set_config('app.current_tenant_id','<validated uuid>',true),
                          set_config('app.current_user_id','<validated uuid or empty>',true)
@@ -13,8 +13,11 @@ Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transacti
 
 The pool of the tenant lane runs **no reset query** on release: every setting the lane makes is
 transaction-local and gone at COMMIT/ROLLBACK, so asyncpg's default ``RESET ALL`` (one more round
-trip per transaction) buys nothing. asyncpg still rolls back a connection released inside a
-transaction, and a connection whose rollback fails is terminated, never reused. The admin lane
+trip per transaction) buys nothing. Session-level state the *application's* SQL may leave
+(``set_config(…, false)``, ``SET x``) is cleared instead by ``RESET ALL;RESET ROLE`` inside the
+next tenant BEGIN, in the same message (docs/security.md). asyncpg still rolls back a
+connection released inside a transaction, and a connection whose rollback fails is terminated,
+never reused. The admin lane
 keeps asyncpg's default reset, because admin work may legitimately touch session state
 (advisory locks, ``SET ROLE`` for migrations).
 
@@ -569,7 +572,11 @@ def _begin_plan(
     """(BEGIN script, settings that must travel bound); cached per context and mode."""
     literal, bound = sql.split_settings(() if ctx is None else ctx.settings())
     script = sql.begin_script(
-        readonly=readonly, isolation=isolation, statement_timeout=statement_timeout, literal=literal
+        readonly=readonly,
+        isolation=isolation,
+        statement_timeout=statement_timeout,
+        literal=literal,
+        clear_session=ctx is not None,
     )
     return script, tuple(bound)
 
