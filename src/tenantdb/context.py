@@ -142,9 +142,9 @@ class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
     validator: IdValidator = uuid_id
 
     def __post_init__(self) -> None:
-        self.validator(self.tenant_id, variable="tenant_id")
+        _check_id(self.validator, self.tenant_id, "tenant_id")
         if self.user_id is not None:
-            self.validator(self.user_id, variable="user_id")
+            _check_id(self.validator, self.user_id, "user_id")
         _check_variables(self.variables)
 
     @classmethod
@@ -191,6 +191,19 @@ class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
                 f"{validator!r}",
                 variable="tenant_id",
             )
+
+
+def _check_id(validator: IdValidator, value: object, variable: str) -> None:
+    """Run a (possibly user-supplied) validator; the id must be a ``str`` whatever it says.
+
+    A permissive custom validator cannot make a non-``str`` id reach a driver, where it would
+    fail with an untyped error (docs/security.md).
+    """
+    validator(value, variable=variable)
+    if type(value) is not str:
+        raise ContextError(
+            f"invalid {variable}: expected a str, got {_show(value)}", variable=variable
+        )
 
 
 def _from_uuid(value: str | uuid.UUID) -> str:
