@@ -4,9 +4,18 @@ Server errors keep their SQLSTATE and get the class ``error_for_sqlstate`` picks
 connection (class 08, a closed or reset socket, asyncpg's "connection is closed") becomes the
 retryable :class:`ConnectionLostError`; a pool that cannot hand out a connection in time becomes
 :class:`PoolTimeoutError`. Messages name the query, so a log line says which statement failed.
+
+Messages carry no parameter value or row data (docs/security.md): PostgreSQL's DETAIL (``Key
+(…)=(…)``, ``Failing row contains (…)``) goes to ``.detail`` only; quoted input in a data
+exception's message (``invalid input syntax for type integer: "…"``) and the Python value in
+asyncpg's argument-encoding errors are replaced by ``<redacted>``. The driver exception stays
+chained as ``__cause__`` for its traceback, scrubbed the same way, because asyncpg's ``str()``
+appends DETAIL and a logged traceback prints the whole chain.
 """
 
 from __future__ import annotations
+
+import re
 
 import asyncpg
 from asyncpg import exceptions as pgexc
@@ -23,6 +32,11 @@ from tenantdb.errors import (
 __all__ = ("map_asyncpg_error", "pool_timeout")
 
 _LOST_HINTS = ("connection is closed", "connection was closed", "underlying connection")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+"""A double-quoted part of a server message: in class 22 it is the rejected input."""
+_ARGUMENT = re.compile(r"\Ainvalid input for query argument (\$\d+)")
+"""asyncpg's client-side encoding error, whose message quotes the Python value."""
+_REDACTED = '"<redacted>"'
 
 
 def map_asyncpg_error(exc: BaseException, *, query: str | None) -> TenantDBError:
@@ -36,11 +50,13 @@ def map_asyncpg_error(exc: BaseException, *, query: str | None) -> TenantDBError
             query=query,
             retryable=False if query == "COMMIT" else None,
         )
+    if isinstance(exc, pgexc.DataError) and (arg := _ARGUMENT.match(_message(exc))):
+        # asyncpg refused to encode an argument before sending it (wrong Python type).
+        message = f"invalid input for query argument {arg.group(1)} (value not shown)"
+        _scrub(exc, message)
+        return error_for_sqlstate("22023", message, query=query)
     if isinstance(exc, asyncpg.PostgresError):
         return _server_error(exc, query)
-    if isinstance(exc, pgexc.DataError):
-        # asyncpg refused to encode an argument before sending it (wrong Python type).
-        return error_for_sqlstate("22023", f"invalid argument: {exc}", query=query)
     if isinstance(exc, TimeoutError):
         return StatementTimeoutError("PostgreSQL did not answer in time", query=query)
     return QueryError(f"unexpected driver error: {type(exc).__name__}: {exc}", query=query)
@@ -56,14 +72,28 @@ def pool_timeout(lane: str, timeout: float) -> PoolTimeoutError:
 
 def _server_error(exc: asyncpg.PostgresError, query: str | None) -> QueryError:
     sqlstate = str(getattr(exc, "sqlstate", None) or "XX000")
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    message = _message(exc)
+    if sqlstate.startswith("22"):  # data exception: quoted parts are the rejected input
+        message = _QUOTED.sub(_REDACTED, message)
+    detail = getattr(exc, "detail", None)
+    _scrub(exc, message)
     return error_for_sqlstate(
-        sqlstate,
-        message,
-        query=query,
-        detail=getattr(exc, "detail", None),
-        hint=getattr(exc, "hint", None),
+        sqlstate, message, query=query, detail=detail, hint=getattr(exc, "hint", None)
     )
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+def _scrub(exc: BaseException, message: str) -> None:
+    """Make the chained driver exception print like ours: no DETAIL, no quoted value."""
+    exc.args = (message,)
+    if hasattr(exc, "detail"):
+        exc.detail = None
+    # asyncpg chains the codec's own error, whose message repeats the value.
+    exc.__cause__ = None
+    exc.__suppress_context__ = True
 
 
 def _is_lost(exc: BaseException) -> bool:
