@@ -591,3 +591,27 @@ async def test_the_services_statement_timeout_is_typed_and_outcome_unknown(
             assert info.value.query == "Sleep"
             assert info.value.retryable is readonly  # a read may be rerun; a write may have run
         assert gw.open_transactions == 0
+
+
+async def test_a_given_session_is_used(tenants_abc: TenantSet, gateway: LocalDataApi) -> None:
+    import aioboto3
+    from aiobotocore.session import AioSession
+
+    for session in (
+        aioboto3.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+        ),
+        _aiobotocore_session(AioSession),
+    ):
+        config = msgspec.structs.replace(
+            gateway.config, session=session, aws_access_key_id=None, aws_secret_access_key=None
+        )
+        db = Database(admin=tenants_abc.pg.admin_dsn, tenant=config)
+        async with db, db.tenant(_ctx(tenants_abc), readonly=True) as tx:
+            assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
+
+
+def _aiobotocore_session(cls: Any) -> Any:
+    session = cls()
+    session.set_credentials("local", "local")
+    return session

@@ -83,9 +83,11 @@ class DataApiClient:
             # call (about a tenth of its per-call CPU).
             user_agent=_USER_AGENT,
         )
+        # An aioboto3.Session has .client(); an aiobotocore AioSession has .create_client().
+        factory = getattr(session, "client", None) or session.create_client
         stack = contextlib.AsyncExitStack()
         client = await stack.enter_async_context(
-            session.client(
+            factory(
                 "rds-data",
                 region_name=cfg.region,
                 endpoint_url=cfg.endpoint_url,
