@@ -615,3 +615,24 @@ def _aiobotocore_session(cls: Any) -> Any:
     session = cls()
     session.set_credentials("local", "local")
     return session
+
+
+async def test_from_env_reaches_the_gateway_like_a_deployment(
+    tenants_abc: TenantSet, gateway: LocalDataApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The brief's variables plus botocore's own (credentials, AWS_ENDPOINT_URL_RDS_DATA)."""
+    env = {
+        "USE_DATA_API": "true",
+        "DB_CLUSTER_ARN": gateway.resource_arn,
+        "DB_SECRET_ARN": gateway.tenant_secret_arn,
+        "DATABASE_NAME": gateway.config.database,
+        "AWS_REGION": "us-east-1",
+    }
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS_DATA", gateway.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    async with Database.from_env(env) as db:
+        async with db.tenant(_ctx(tenants_abc), readonly=True) as tx:
+            assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
+        health = await db.health()
+    assert health.reachable and health.lanes == ("tenant:data_api",)
