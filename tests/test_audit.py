@@ -138,6 +138,19 @@ async def test_truncate_granted(migrated_db: LocalDatabase, su: asyncpg.Connecti
     )
 
 
+async def test_references_granted_on_one_column(
+    migrated_db: LocalDatabase, su: asyncpg.Connection
+) -> None:
+    await su.execute("GRANT REFERENCES (id) ON bookings TO app_tenant")
+    (f,) = _only(await _audit(migrated_db), "I-5")
+    assert (f.object, f.fix) == (
+        "public.bookings",
+        "REVOKE REFERENCES ON public.bookings FROM app_tenant, PUBLIC;",
+    )
+    await su.execute(f.fix)
+    assert await _audit(migrated_db) == []
+
+
 async def test_create_on_a_schema_granted(
     migrated_db: LocalDatabase, su: asyncpg.Connection
 ) -> None:

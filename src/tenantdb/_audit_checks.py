@@ -236,7 +236,9 @@ class Queries:
             " JOIN pg_namespace n ON n.oid = c.relnamespace,"
             " unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv"
             f" WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMAS}"
-            " AND has_table_privilege($1, c.oid, priv) ORDER BY 1, 2",
+            # REFERENCES may be granted per column; a table-level REVOKE removes those too.
+            " AND (has_table_privilege($1, c.oid, priv) OR (priv = 'REFERENCES'"
+            "  AND has_any_column_privilege($1, c.oid, priv))) ORDER BY 1, 2",
             self.tenant,
         )
         return [
