@@ -636,3 +636,31 @@ async def test_from_env_reaches_the_gateway_like_a_deployment(
             assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
         health = await db.health()
     assert health.reachable and health.lanes == ("tenant:data_api",)
+
+
+async def test_still_running_is_waited_out_not_failed(
+    data_api_db: Database, tenants_abc: TenantSet, gateway: LocalDataApi
+) -> None:
+    """Another caller keeps the transaction busy: the lane's call gets "Transaction is still
+    running a query" and retries with backoff until the transaction is free."""
+    import anyio
+
+    calls = Calls(data_api_db)
+    base = {"resourceArn": gateway.resource_arn, "secretArn": gateway.tenant_secret_arn}
+    async with (
+        open_rds_data(gateway.endpoint_url) as other,
+        data_api_db.tenant(_ctx(tenants_abc), readonly=True) as tx,
+        anyio.create_task_group() as tg,
+    ):
+        tx_id = tx.transaction_id  # type: ignore[attr-defined]
+        started = anyio.Event()
+
+        async def hog() -> None:
+            started.set()
+            await other.execute_statement(**base, sql="SELECT pg_sleep(0.3)", transactionId=tx_id)
+
+        tg.start_soon(hog)
+        await started.wait()
+        await anyio.sleep(0.05)
+        assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
+    assert calls.counts()["ExecuteStatement"] > 2  # context + retried CountBookings
