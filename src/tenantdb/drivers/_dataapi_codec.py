@@ -22,7 +22,7 @@ import struct
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -33,6 +33,7 @@ from tenantdb.query import Column, Param, Query
 __all__ = (
     "FALLBACKS",
     "ExecuteResult",
+    "QueryCache",
     "decode_result",
     "decode_rows",
     "encode_params",
@@ -41,6 +42,7 @@ __all__ = (
 )
 
 R = TypeVar("R")
+V = TypeVar("V")
 _INT64 = (-(2**63), 2**63 - 1)
 _SCALAR_KEYS = frozenset({"stringValue", "longValue", "doubleValue", "booleanValue"})
 
@@ -217,7 +219,30 @@ def decode_rows(query: Query[R], records: list[list[dict[str, Any]]]) -> list[R]
     return rows
 
 
-_PLANS: dict[tuple[str, str], tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+class QueryCache(Generic[V]):
+    """Values derived from a ``Query`` (decode plans, paged variants), bounded.
+
+    Keyed by the Query object's identity, with the Query kept alive while cached, so an id is
+    never reused for another query; generated queries are module constants and hit forever,
+    queries built per call (tests, dynamic code) only churn the oldest entries.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: dict[int, tuple[Query[Any], V]] = {}
+        self._size = size
+
+    def get(self, query: Query[Any], make: Callable[[Query[Any]], V]) -> V:
+        hit = self._items.get(id(query))
+        if hit is not None and hit[0] is query:
+            return hit[1]
+        value = make(query)
+        if len(self._items) >= self._size:
+            self._items.pop(next(iter(self._items)))
+        self._items[id(query)] = (query, value)
+        return value
+
+
+_PLANS: QueryCache[tuple[tuple[int, Callable[[Any], Any]], ...]] = QueryCache()
 
 
 def _plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
@@ -227,16 +252,15 @@ def _plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     returns the float32 widened to a double (``0.09910321980714798``). Rounding through
     float32 makes both lanes return the identical Python float.
     """
-    key = (query.name, query.data_api_sql)
-    plan = _PLANS.get(key)
-    if plan is None:
-        steps = dict(enumerate(query.data_api_decoders))
-        for i, column in enumerate(query.columns):
-            if column.pg_type in _FLOAT4 and steps.get(i) is None:
-                steps[i] = _widen_float4 if column.array_dims == 0 else _widen_float4_array
-        plan = tuple((i, d) for i, d in sorted(steps.items()) if d is not None)
-        _PLANS[key] = plan
-    return plan
+    return _PLANS.get(query, _make_plan)
+
+
+def _make_plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    steps = dict(enumerate(query.data_api_decoders))
+    for i, column in enumerate(query.columns):
+        if column.pg_type in _FLOAT4 and steps.get(i) is None:
+            steps[i] = _widen_float4 if column.array_dims == 0 else _widen_float4_array
+    return tuple((i, d) for i, d in sorted(steps.items()) if d is not None)
 
 
 _FLOAT4 = frozenset({"float4", "real", "pg_catalog.float4"})
@@ -383,7 +407,7 @@ def _as_utc(value: datetime.datetime) -> datetime.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
-_TYPED: dict[tuple[str, str], _Plan] = {}
+_TYPED: QueryCache[_Plan] = QueryCache()
 FALLBACKS: Counter[str] = Counter()
 """Per query name, responses the typed plan could not read (diagnostics; tests assert 0)."""
 
@@ -393,10 +417,7 @@ def decode_result(query: Query[R], body: bytes) -> tuple[list[R], int]:
     if not query.columns or len(query.data_api_decoders) > len(query.columns):
         generic = parse_execute(body)  # no column list to plan from (hand-built queries)
         return decode_rows(query, generic.records or []), generic.numberOfRecordsUpdated
-    key = (query.name, query.data_api_sql)
-    plan = _TYPED.get(key)
-    if plan is None:
-        plan = _TYPED[key] = _Plan(query)
+    plan = _TYPED.get(query, _Plan)
     try:
         result = plan.decoder.decode(body) if body else None
     except msgspec.ValidationError:

@@ -35,7 +35,12 @@ import msgspec
 
 from tenantdb.drivers._asyncpg_sql import quote_literal, split_settings
 from tenantdb.drivers._dataapi_client import DataApiClient
-from tenantdb.drivers._dataapi_codec import decode_result, encode_params, parse_execute
+from tenantdb.drivers._dataapi_codec import (
+    QueryCache,
+    decode_result,
+    encode_params,
+    parse_execute,
+)
 from tenantdb.drivers._dataapi_errors import map_dataapi_error
 from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
 from tenantdb.drivers.lane import Isolation, Transaction
@@ -642,18 +647,19 @@ def _column_of(query: Query[Any]) -> str | None:
     return None
 
 
-_PAGED: dict[tuple[str, str], Query[Any]] = {}
+_PAGED: QueryCache[Query[Any]] = QueryCache()
 
 
 def _paged(query: Query[R]) -> Query[R]:
     """``query`` wrapped in LIMIT/OFFSET with two extra int8 parameters (cached per query)."""
-    key = (query.name, query.data_api_sql)
-    cached = _PAGED.get(key)
-    if cached is not None:
-        return cached
+    paged: Query[R] = _PAGED.get(query, _make_paged)
+    return paged
+
+
+def _make_paged(query: Query[Any]) -> Query[Any]:
     sql = query.data_api_sql.rstrip().rstrip(";")
     n = len(query.params)
-    paged = msgspec.structs.replace(
+    return msgspec.structs.replace(
         query,
         data_api_sql=(
             f"SELECT * FROM (\n{sql}\n) AS tenantdb_page "
@@ -665,8 +671,6 @@ def _paged(query: Query[R]) -> Query[R]:
             Param(name="tenantdb_offset", number=n + 2, pg_type="int8"),
         ),
     )
-    _PAGED[key] = paged
-    return paged
 
 
 def _chunks(sets: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
