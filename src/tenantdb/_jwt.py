@@ -22,6 +22,8 @@ __all__ = ("JwtVerifier",)
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _MAX_CACHED_KEYS = 64
+MAX_TOKEN_CHARS = 16_384
+"""Default bound on a token's length: refused before any base64/JSON/signature work."""
 
 
 def _load_pyjwt() -> Any:
@@ -36,7 +38,10 @@ class JwtVerifier:
 
     ``algorithms`` is an allow-list (``none`` is refused, and symmetric and asymmetric
     algorithms cannot be mixed, which closes the HS256-with-a-public-key confusion).
-    ``audience`` and ``issuer`` are always checked; ``exp`` is required by default.
+    ``audience`` and ``issuer`` are always checked; ``exp`` is required by default. A token
+    without the user claim gives a context without a user: add it to ``required_claims`` (e.g.
+    ``("exp", "sub")``) when every token must name one. Tokens longer than ``max_token_chars``
+    are refused before they are parsed.
 
     >>> verifier = JwtVerifier(algorithms=("RS256",), audience="api", issuer="https://idp",
     ...                        jwks_url="https://idp/.well-known/jwks.json")
@@ -58,6 +63,7 @@ class JwtVerifier:
         jwks_timeout: float = 5.0,
         jwks_cache_seconds: int = 300,
         validator: IdValidator | None = None,
+        max_token_chars: int = MAX_TOKEN_CHARS,
     ) -> None:
         self._jwt = _load_pyjwt()
         self._algorithms = _check_algorithms(algorithms)
@@ -71,6 +77,7 @@ class JwtVerifier:
         self._tenant_claim = tenant_claim
         self._user_claim = user_claim
         self._required = sorted({*required_claims, "aud", "iss", tenant_claim})
+        self._max_token_chars = max_token_chars
         self._leeway = leeway
         self._validator = validator
         self._keys: dict[str, Any] = {}
@@ -84,6 +91,11 @@ class JwtVerifier:
         """The context for ``token``; ContextError (variable ``authorization``) if rejected."""
         if not token:
             raise ContextError("missing bearer token", variable="authorization")
+        if len(token) > self._max_token_chars:
+            raise ContextError(
+                f"JWT rejected: token too long ({len(token)} > {self._max_token_chars} chars)",
+                variable="authorization",
+            )
         key = self._key if self._jwks is None else await self._signing_key(token)
         try:
             claims = self._jwt.decode(
