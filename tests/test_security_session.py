@@ -12,8 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import asyncpg
 import pytest
-from fix_database import COUNT_ITEMS, SESSION, MakeDb, Session, new_tenant, seed_items
+from fix_database import (
+    COUNT_ITEMS,
+    INSERT_ITEM,
+    LIST_ITEMS,
+    SESSION,
+    MakeDb,
+    Session,
+    admin_rows,
+    new_tenant,
+    seed_items,
+)
 
 from tenantdb import errors
 from tenantdb.context import TenantContext
@@ -137,6 +148,38 @@ async def test_temporary_tables_cannot_shadow_tenant_tables(make_db: MakeDb) -> 
                     _exec("Shadow", "CREATE TEMP TABLE items (tenant_id uuid, id int, name text)"),
                     (),
                 )
+
+
+async def test_temporary_table_left_by_a_transaction_does_not_shadow_the_next(
+    make_db: MakeDb, items_pg: LocalDatabase
+) -> None:
+    """Where the tenant role has TEMPORARY (PUBLIC has it by default on a new database): A's
+    committed temp ``items`` must not capture C's reads and writes on the same backend."""
+    grant = f'GRANT TEMPORARY ON DATABASE "{items_pg.name}" TO app_tenant'
+    su = await asyncpg.connect(items_pg.superuser_dsn)
+    try:
+        await su.execute(grant)
+        a, c = new_tenant(), new_tenant()
+        await seed_items(items_pg.admin_dsn, c, 2)
+        db = make_db(pool={"max_size": 1})
+        async with db:
+            async with db.tenant(TenantContext(tenant_id=a)) as tx:
+                await tx.exec(
+                    _exec(
+                        "Shadow",
+                        "CREATE TEMP TABLE items AS SELECT * FROM public.items WITH NO DATA",
+                    ),
+                    (),
+                )
+                await tx.exec(INSERT_ITEM, (a, 1, "planted by A"))
+            async with db.tenant(TenantContext(tenant_id=c)) as tx:
+                rows = await tx.many(LIST_ITEMS, ())
+                await tx.exec(INSERT_ITEM, (c, 99, "written by C"))
+            assert [r.tenant_id for r in rows] == [c, c]
+        assert len(await admin_rows(items_pg.admin_dsn, c)) == 3  # C's write reached the table
+    finally:
+        await su.execute(grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM "))
+        await su.close()
 
 
 async def test_cancelled_block_leaves_no_session_state(make_db: MakeDb) -> None:

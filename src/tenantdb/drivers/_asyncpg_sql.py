@@ -29,15 +29,16 @@ _TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
 _LITERAL_IDS = 2
 """``TenantContext.settings()`` starts with the tenant id and the user id."""
 
-_CLEAR_SESSION = "RESET ALL;RESET ROLE"
+_CLEAR_SESSION = "RESET ALL;RESET ROLE;DISCARD TEMP"
 """Run inside every tenant BEGIN, before the context is set (docs/security.md).
 
 tenantdb sends no session-level SQL, but the application's SQL may (``set_config(…, false)``,
-``SET x``, ``SET ROLE`` in a query or a function it calls); such a change survives COMMIT and
-the tenant pool runs no reset on release. Resetting inside the transaction hides any session
-value left by an earlier transaction on this backend (another tenant's ``app.*`` variable, a
-``search_path``, a role) from this one, costs no round trip (about 1 µs of server time), and
-keeps BEGIN's own isolation level and READ ONLY (those are not reset by RESET ALL).
+``SET x``, ``SET ROLE``, ``CREATE TEMP TABLE`` in a query or a function it calls); such a change
+survives COMMIT and the tenant pool runs no reset on release. Clearing it inside the transaction
+hides what an earlier transaction on this backend left (another tenant's ``app.*`` variable, a
+``search_path``, a role, a temporary table that would shadow a tenant table, since ``pg_temp``
+is searched first) from this one. It costs no round trip (a few µs of server time) and keeps
+BEGIN's own isolation level and READ ONLY (RESET ALL does not reset those).
 """
 
 
@@ -86,7 +87,7 @@ def begin_script(
     literal: Sequence[tuple[str, str]],
     clear_session: bool = False,
 ) -> str:
-    """``BEGIN …;[RESET ALL;RESET ROLE;]SELECT set_config(…, true), …``: one round trip.
+    """``BEGIN …;[RESET ALL;RESET ROLE;DISCARD TEMP;]SELECT set_config(…, true), …``.
 
     Every ``set_config`` is transaction-local (third argument ``true``); the statement timeout is
     a transaction-local setting too, so nothing tenantdb sets survives COMMIT/ROLLBACK and the

@@ -2,7 +2,7 @@
 
 Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transaction)::
 
-    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];RESET ALL;RESET ROLE;
+    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];RESET ALL;RESET ROLE;DISCARD TEMP;
                   SELECT set_config('statement_timeout','30000',true),
                          set_config('app.current_tenant_id','<validated uuid>',true),
                          set_config('app.current_user_id','<validated uuid or empty>',true)
@@ -14,12 +14,12 @@ Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transacti
 The pool of the tenant lane runs **no reset query** on release: every setting the lane makes is
 transaction-local and gone at COMMIT/ROLLBACK, so asyncpg's default ``RESET ALL`` (one more round
 trip per transaction) buys nothing. Session-level state the *application's* SQL may leave
-(``set_config(…, false)``, ``SET x``) is cleared instead by ``RESET ALL;RESET ROLE`` inside the
-next tenant BEGIN, in the same message (docs/security.md). asyncpg still rolls back a
-connection released inside a transaction, and a connection whose rollback fails is terminated,
-never reused. The admin lane
-keeps asyncpg's default reset, because admin work may legitimately touch session state
-(advisory locks, ``SET ROLE`` for migrations).
+(``set_config(…, false)``, ``SET x``, temporary tables) is cleared instead by ``RESET ALL;RESET
+ROLE;DISCARD TEMP`` inside the next tenant BEGIN, in the same message (docs/security.md).
+asyncpg still rolls back a connection released inside a transaction, and a connection whose
+rollback fails is terminated, never reused. The admin lane keeps asyncpg's default reset,
+because admin work may legitimately touch session state (advisory locks, ``SET ROLE`` for
+migrations).
 
 Statement timeouts are transaction-local (``set_config('statement_timeout', …, true)`` in the
 BEGIN round trip) rather than a pool ``server_settings``: they then work behind pgbouncer in
