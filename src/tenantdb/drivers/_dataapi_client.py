@@ -125,6 +125,27 @@ class DataApiClient:
         body: bytes = res.get(_RAW, b"")
         return body
 
+    async def execute_raw(
+        self,
+        sql: str,
+        parameters: list[dict[str, Any]],
+        *,
+        transaction_id: str | None = None,
+        **members: Any,
+    ) -> bytes:
+        """ExecuteStatement with extra request ``members`` (e.g. ``formatRecordsAs``); without
+        ``transaction_id`` an autocommit call on ``config.database`` (admin work)."""
+        where = (
+            {"transactionId": transaction_id}
+            if transaction_id is not None
+            else {"database": self.config.database}
+        )
+        res = await self._client.execute_statement(
+            **self._base(), sql=sql, parameters=parameters, **where, **members
+        )
+        body: bytes = res.get(_RAW, b"")
+        return body
+
     async def batch_execute(
         self, sql: str, parameter_sets: list[list[dict[str, Any]]], transaction_id: str
     ) -> None:
