@@ -13,13 +13,15 @@ Single task, sequential requests; every variant runs one RLS transaction per req
                         ``SET LOCAL app.current_tenant_id = '…'``, execute_statement, reading
                         ``records`` field by field into dicts (untyped: strings stay strings),
                         commit_transaction (4 calls)
-* ``many_raw_records`` / ``many_raw_json``  the lane's decoding path measured on its own
-                        transport: the same 4 calls through a client with the raw-body hook,
-                        decoding ``records`` vs ``formatRecordsAs=JSON`` with msgspec into the
-                        same Structs. This is the measurement behind the lane's choice of
-                        ``records`` (on Aurora v2 the JSON format also costs a catalog query
-                        per call, which the gateway does not model).
-* ``one_sdk`` / ``one_handwritten``  a single-query RLS transaction (``get_booking``).
+* ``many_raw_records`` / ``many_raw_json``  the decoding choice measured on its own: the same
+                        4 calls through a client with the raw-body hook, decoding ``records``
+                        with the lane's typed plan vs ``formatRecordsAs=JSON`` with an equally
+                        typed msgspec Struct keyed by label, into the same ``Booking`` Structs.
+                        The measurement behind the lane's choice of ``records`` (on Aurora v2
+                        the JSON format also costs a catalog query per call, which the gateway
+                        does not model).
+* ``one_sdk`` / ``one_handwritten``  a single-query RLS transaction (``get_booking``);
+                        ``one_raw_records`` / ``one_raw_json`` the format choice for one row.
 
 One round runs one request of every variant, in a rotated order (interleaved request by
 request); the figure is the median over the rounds (``--rounds`` for ``:many``, ten times as
@@ -51,11 +53,17 @@ import structlog
 from aiobotocore.config import AioConfig
 from hospitality import bookings
 
+from tenantdb import _codecs
 from tenantdb.context import TenantContext
 from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database
 from tenantdb.drivers._dataapi_client import keep_raw_body
-from tenantdb.drivers._dataapi_codec import decode_rows, parse_execute
+from tenantdb.drivers._dataapi_codec import (
+    _MEMBER_BY_PG_TYPE,
+    _MSGSPEC_TYPES,
+    decode_result,
+    parse_execute,
+)
 from tenantdb.drivers.asyncpg_lane import PoolOptions
 from tenantdb.local import LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
@@ -245,7 +253,9 @@ class Bench:
         rows = await self._handwritten(bookings.LIST_BOOKINGS.data_api_sql, _LIST_PARAMS)
         assert len(rows) == ROWS
 
-    async def _raw(self, *, as_json: bool) -> list[bookings.models.Booking]:
+    async def _raw(
+        self, query: Any, params: list[dict[str, Any]], *, as_json: bool
+    ) -> list[bookings.models.Booking]:
         c, base = self.raw, self.base
         tx = (await c.begin_transaction(**base, database=self.database))["transactionId"]
         await c.execute_statement(
@@ -256,27 +266,31 @@ class Bench:
         )
         extra = {"formatRecordsAs": "JSON"} if as_json else {}
         res = await c.execute_statement(
-            **base,
-            sql=bookings.LIST_BOOKINGS.data_api_sql,
-            parameters=_LIST_PARAMS,
-            transactionId=tx,
-            **extra,
+            **base, sql=query.data_api_sql, parameters=params, transactionId=tx, **extra
         )
-        result = parse_execute(res[_RAW])
+        body = res[_RAW]
         if as_json:
-            objects = _json_rows.decode(result.formattedRecords or "[]")
-            records = [[_json_field(v) for v in obj.values()] for obj in objects]
+            rows = _decode_json_format(query, body)
         else:
-            records = result.records or []
-        rows = decode_rows(bookings.LIST_BOOKINGS, records)
+            rows, _ = decode_result(query, body)
         await c.commit_transaction(**base, transactionId=tx)
         return rows
 
     async def many_raw_records(self) -> None:
-        assert len(await self._raw(as_json=False)) == ROWS
+        rows = await self._raw(bookings.LIST_BOOKINGS, _LIST_PARAMS, as_json=False)
+        assert len(rows) == ROWS
 
     async def many_raw_json(self) -> None:
-        assert len(await self._raw(as_json=True)) == ROWS
+        rows = await self._raw(bookings.LIST_BOOKINGS, _LIST_PARAMS, as_json=True)
+        assert len(rows) == ROWS
+
+    async def one_raw_records(self) -> None:
+        rows = await self._raw(bookings.GET_BOOKING, self._get_params, as_json=False)
+        assert len(rows) == 1
+
+    async def one_raw_json(self) -> None:
+        rows = await self._raw(bookings.GET_BOOKING, self._get_params, as_json=True)
+        assert len(rows) == 1
 
     # -- a single-query RLS transaction -----------------------------------------------------------
     async def one_sdk(self) -> None:
@@ -285,11 +299,12 @@ class Bench:
         assert row is not None
 
     async def one_handwritten(self) -> None:
-        rows = await self._handwritten(
-            bookings.GET_BOOKING.data_api_sql,
-            [{"name": "id", "value": {"stringValue": str(self.booking)}, "typeHint": "UUID"}],
-        )
+        rows = await self._handwritten(bookings.GET_BOOKING.data_api_sql, self._get_params)
         assert len(rows) == 1
+
+    @property
+    def _get_params(self) -> list[dict[str, Any]]:
+        return [{"name": "id", "value": {"stringValue": str(self.booking)}, "typeHint": "UUID"}]
 
 
 _LIST_PARAMS = [
@@ -298,12 +313,39 @@ _LIST_PARAMS = [
     {"name": "after_id", "value": {"isNull": True}},
     {"name": "page_limit", "value": {"longValue": ROWS}},
 ]
-_json_rows = msgspec.json.Decoder(list[dict[str, Any]])
 
 
-def _json_field(value: Any) -> dict[str, Any]:
-    # Re-wrap so decode_rows' unwrap applies (JSON format has no Field envelope).
-    return {"isNull": True} if value is None else {"stringValue": value}
+def _json_row_type(query: Any) -> Any:
+    """A Struct keyed by the column labels, typed like the lane's records plan."""
+    fields = []
+    for column, decode in zip(query.columns, query.data_api_decoders, strict=True):
+        py = _MSGSPEC_TYPES.get(decode) if decode is not None else None
+        if py is None:
+            py = _MEMBER_BY_PG_TYPE.get(column.pg_type, ("stringValue", str))[1]
+        fields.append((column.name, py | None, None))
+    return msgspec.defstruct("JsonRow", fields)
+
+
+_JSON_ROW = _json_row_type(bookings.LIST_BOOKINGS)
+_json_rows = msgspec.json.Decoder(list[_JSON_ROW])  # type: ignore[valid-type]
+_TZ_COLUMNS = [
+    i
+    for i, d in enumerate(bookings.LIST_BOOKINGS.data_api_decoders)
+    if d is _codecs.decode_timestamptz
+]
+
+
+def _decode_json_format(query: Any, body: bytes) -> list[Any]:
+    """``formatRecordsAs=JSON`` decoded as fast as msgspec allows: typed rows by label."""
+    result = parse_execute(body)
+    rows = []
+    for obj in _json_rows.decode(result.formattedRecords or "[]"):
+        values = list(msgspec.structs.astuple(obj))
+        for i in _TZ_COLUMNS:
+            if values[i] is not None:
+                values[i] = values[i].replace(tzinfo=datetime.UTC)
+        rows.append(query.from_record(values))
+    return rows
 
 
 async def _timed(fn: Callable[[], Awaitable[None]]) -> float:
@@ -353,7 +395,10 @@ async def main(rounds: int, one_factor: int, *, same_process: bool) -> dict[str,
                     warmup=5,
                 )
                 one = await measure(
-                    bench, ["one_sdk", "one_handwritten"], rounds * one_factor, warmup=50
+                    bench,
+                    ["one_sdk", "one_handwritten", "one_raw_records", "one_raw_json"],
+                    rounds * one_factor,
+                    warmup=50,
                 )
     return _report(many, one, rounds, one_factor, same_process)
 
@@ -368,6 +413,7 @@ def _report(
     ratios = {
         "many_handwritten_vs_sdk_speedup": many["many_handwritten"] / many["many_sdk"],
         "many_json_vs_records": many["many_raw_json"] / many["many_raw_records"],
+        "one_json_vs_records": one["one_raw_json"] / one["one_raw_records"],
         "one_sdk_vs_handwritten": one["one_sdk"] / one["one_handwritten"],
     }
     result = {
