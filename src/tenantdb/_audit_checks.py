@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
 import asyncpg
 import msgspec
@@ -128,16 +129,15 @@ class Queries:
         return out
 
     async def row_security(self, tenant_conn: asyncpg.Connection) -> list[Finding]:
-        names = [
-            r["name"]
-            for r in await self._fetch(
-                f"SELECT t.name FROM ({self._tenant_tables()}) t WHERE $1::text IS NOT NULL",
-                self.tenant,
-                self.column,
-            )
-        ]
+        rows = await self._fetch(
+            f"SELECT t.name, has_table_privilege($1, t.oid, 'SELECT') AS readable"
+            f" FROM ({self._tenant_tables()}) t ORDER BY t.name",
+            self.tenant,
+            self.column,
+        )
         out = []
-        for name in names:
+        for r in rows:
+            name = r["name"]
             if not await tenant_conn.fetchval("SELECT row_security_active($1::regclass)", name):
                 out.append(
                     Finding(
@@ -148,12 +148,23 @@ class Queries:
                         "connect as a role without BYPASSRLS that does not own it",
                     )
                 )
+            elif r["readable"] and (who := await _visible_to_strangers(tenant_conn, name)):
+                out.append(
+                    Finding(
+                        "I-3",
+                        name,
+                        f"rows are visible to {who}: a policy is true beyond the tenant "
+                        "predicate (a tautology, an OR, or a second permissive policy)",
+                        f"review the policies on {name}; the tenant predicate must be "
+                        f"{_POLICY} in a FOR ALL policy (RESTRICTIVE if there are others)",
+                    )
+                )
         return out
 
     # I-3 ------------------------------------------------------------------------------------
     async def policies(self) -> list[Finding]:
         rows = await self._fetch(
-            "SELECT format('%I.%I', schemaname, tablename) AS tbl, policyname, permissive,"
+            "SELECT format('%I.%I', schemaname, tablename) AS tbl, policyname, permissive, cmd,"
             " coalesce(qual, '') AS qual, coalesce(with_check, '') AS with_check"
             " FROM pg_policies ORDER BY 1, 2"
         )
@@ -163,7 +174,9 @@ class Queries:
         for r in rows:
             if r["permissive"] == "PERMISSIVE":
                 permissive[r["tbl"]] = permissive.get(r["tbl"], 0) + 1
-            elif self.column in r["qual"] or self.column in r["with_check"]:
+            elif r["cmd"] == "ALL" and _is_tenant_predicate(r["qual"], self.column):
+                # A twin must repeat the predicate for every command, with no OR: merely
+                # mentioning the column (``tenant_id IS NOT NULL``) restricts nothing.
                 restrictive.add(r["tbl"])
         for tbl, n in sorted(permissive.items()):
             if n > 1 and tbl not in restrictive:
@@ -227,7 +240,27 @@ class Queries:
         return [
             *await self._table_grants(),
             *await self._creatable_schemas(),
+            *await self._temporary(),
             *await self._open_registry(registry),
+        ]
+
+    async def _temporary(self) -> list[Finding]:
+        db = await self.conn.fetchval(
+            "SELECT format('%I', current_database())"
+            " WHERE has_database_privilege($1, current_database(), 'TEMPORARY')",
+            self.tenant,
+        )
+        if db is None:
+            return []
+        return [
+            Finding(
+                "I-5",
+                f"database {db}",
+                "the tenant role may create temporary tables: they have no RLS and, since "
+                "pg_temp is searched first, shadow tenant tables for later transactions on "
+                "the same pooled connection",
+                f"REVOKE TEMPORARY ON DATABASE {db} FROM PUBLIC, {self.tenant};",
+            )
         ]
 
     async def _table_grants(self) -> list[Finding]:
@@ -338,12 +371,43 @@ class Queries:
             "SELECT p.oid::regprocedure::text AS sig,"
             " format('%I.%I', n.nspname, p.proname) AS name,"
             " p.prosecdef, p.proleakproof, p.provolatile::text AS provolatile,"
+            " EXISTS (SELECT 1 FROM pg_roles o WHERE o.oid = p.proowner"
+            "  AND (o.rolsuper OR o.rolbypassrls)) AS owner_bypasses,"
             " coalesce(p.proconfig, '{}') AS config,"
             " p.prosrc ILIKE '%current_setting%' AS reads_settings"
             " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
             f" WHERE {_USER_SCHEMAS} AND {_NOT_EXTENSION.format(oid='p.oid')} ORDER BY 1"
         )
         return [f for r in rows for f in _function_findings(r, allowlist)]
+
+
+async def _visible_to_strangers(conn: asyncpg.Connection, table: str) -> str | None:
+    """Who sees a row of ``table`` who should see none: no tenant, or a tenant with no rows.
+
+    A behavioural probe (read only, rolled back) that catches what no pattern over the policy
+    text can: ``OR 1 = 1``, ``OR tenant_id IS NOT NULL``, ``OR current_user = …``. It needs at
+    least one row in the table; an error (a cast of ``''``) fails closed and is not a finding.
+    """
+    for who, tenant in (("a session without tenant", ""), ("an unknown tenant", str(uuid4()))):
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute(
+                    "SELECT set_config('app.current_tenant_id', $1, true),"
+                    " set_config('app.current_user_id', '', true)",
+                    tenant,
+                )
+                # ``table`` comes from format('%I.%I', ...): a quoted identifier, not input.
+                if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+                    return who
+        except asyncpg.PostgresError:
+            continue
+    return None
+
+
+def _is_tenant_predicate(qual: str, column: str) -> bool:
+    """``tenant_id = <something>`` with no OR anywhere in the expression."""
+    equals = re.search(rf"(^|\W){re.escape(column)}\s*=", qual)
+    return bool(equals) and not re.search(r"\bor\b", qual, re.IGNORECASE)
 
 
 _SETTING_CALL = re.compile(r"current_setting\([^()]*\)", re.IGNORECASE)
@@ -363,6 +427,12 @@ def _function_findings(r: asyncpg.Record, allowlist: set[str]) -> list[Finding]:
             "SECURITY DEFINER function not on the reviewed allow-list",
             "review it (does it filter by tenant?), then add "
             f"{r['name']} to definer_allowlist or make it SECURITY INVOKER",
+        ),
+        (
+            definer and r["owner_bypasses"],
+            "SECURITY DEFINER function owned by a role that bypasses RLS (superuser or "
+            "BYPASSRLS): it sees every tenant's rows, allow-listed or not",
+            f"ALTER FUNCTION {sig} OWNER TO app_owner;  -- a role subject to FORCEd RLS",
         ),
         (
             r["proleakproof"],
