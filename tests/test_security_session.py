@@ -182,6 +182,28 @@ async def test_temporary_table_left_by_a_transaction_does_not_shadow_the_next(
         await su.close()
 
 
+async def test_reset_all_and_discard_all_inside_a_tenant_transaction_fail_closed(
+    make_db: MakeDb, items_pg: LocalDatabase
+) -> None:
+    """``RESET ALL`` clears the context for the rest of the block (0 rows, never another
+    tenant's: session values were cleared by BEGIN); ``DISCARD ALL`` is refused (25001)."""
+    a = new_tenant()
+    await seed_items(items_pg.admin_dsn, a, 2)
+    db = make_db(pool={"max_size": 1})
+    async with db:
+        async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
+            await tx.exec(SET_SESSION_CONFIG, ("app.current_tenant_id", a))  # session-level A
+        async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
+            await tx.exec(_exec("ResetAll", "RESET ALL"), ())
+            assert (await tx.one(COUNT_ITEMS, ())).n == 0  # type: ignore[union-attr]
+        with pytest.raises(errors.TenantDBError) as info:
+            async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
+                await tx.exec(_exec("DiscardAll", "DISCARD ALL"), ())
+        assert info.value.sqlstate == "25001"  # type: ignore[attr-defined]
+        seen = await _session(db, TenantContext(tenant_id=new_tenant()))
+        assert seen.session_app_settings == 0
+
+
 async def test_cancelled_block_leaves_no_session_state(make_db: MakeDb) -> None:
     """Cancellation right after a session-level SET: the rollback reverts it."""
     db = make_db(pool={"max_size": 1})

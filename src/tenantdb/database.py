@@ -355,7 +355,8 @@ class Database:
                 if tenant_pool is None:
                     findings = await audit.audit(conn, tenant_role=role or "app_tenant")
                 else:
-                    async with tenant_pool.acquire() as tenant_conn:  # catalog reads only
+                    # catalog reads, plus read-only probes as a tenant that owns no row
+                    async with tenant_pool.acquire() as tenant_conn:
                         findings = await audit.audit(
                             conn, tenant_role=role or "app_tenant", tenant_conn=tenant_conn
                         )
