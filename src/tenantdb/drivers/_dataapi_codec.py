@@ -346,6 +346,7 @@ def _field_type(member: str, py: Any) -> type[msgspec.Struct]:
             [("isNull", bool, False), ("v", py | None, msgspec.field(default=None, name=member))],
             forbid_unknown_fields=True,
             frozen=True,
+            gc=False,  # scalars only: 17,000 per 1,000-row result need no GC tracking
         )
         _FIELD_TYPES[key] = cls
     return cls
