@@ -43,7 +43,7 @@ from tenantdb.drivers._dataapi_codec import (
 )
 from tenantdb.drivers._dataapi_errors import map_dataapi_error
 from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
-from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.drivers.lane import Isolation, Lane, Transaction
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
@@ -688,3 +688,12 @@ def _chunks(sets: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]
     if current:
         chunks.append(current)
     return chunks
+
+
+if TYPE_CHECKING:  # mypy proves the lane and its executor satisfy the internal contracts
+
+    def _is_lane(lane: DataApiLane) -> Lane:
+        return lane
+
+    def _is_transaction(tx: _DataApiTx) -> Transaction:
+        return tx
