@@ -25,37 +25,32 @@ of a write); errors follow ``_dataapi_errors``; values follow ``_dataapi_codec``
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
-import msgspec
 
 from tenantdb.drivers._asyncpg_sql import quote_literal, split_settings
 from tenantdb.drivers._dataapi_client import DataApiClient
-from tenantdb.drivers._dataapi_codec import (
-    QueryCache,
-    decode_result,
-    encode_params,
-    parse_execute,
-)
 from tenantdb.drivers._dataapi_errors import map_dataapi_error
 from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
+from tenantdb.drivers._dataapi_tx import (
+    BATCH_MAX_BYTES,
+    BATCH_MAX_SETS,
+    CLEANUP_TIMEOUT_S,
+    DataApiTx,
+)
 from tenantdb.drivers.lane import Isolation, Lane, Transaction
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
     PoolTimeoutError,
     QueryError,
-    ResultTooLargeError,
     TenantDBError,
-    TransactionExpiredError,
-    UnsupportedQueryError,
     error_for_sqlstate,
 )
-from tenantdb.query import Command, Param, Query
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
@@ -67,20 +62,11 @@ __all__ = ("BATCH_MAX_BYTES", "BATCH_MAX_SETS", "DataApiLane", "RetryPolicy")
 
 R = TypeVar("R")
 T = TypeVar("T")
-_CLEANUP_TIMEOUT_S = 10.0
-"""Upper bound for the shielded RollbackTransaction (retries of "still running" included)."""
-BATCH_MAX_BYTES = 900 * 1024
-"""Encoded parameter sets per BatchExecuteStatement. AWS's request limit is 4 MiB; staying under
-1 MiB also keeps aiohttp from writing one huge bytes body in a single event-loop step (it warns
-about bodies over 1 MiB)."""
-BATCH_MAX_SETS = 1000
-"""Parameter sets per BatchExecuteStatement, so one call stays well inside the 45 s limit."""
 _ISOLATION_SQL = {
     Isolation.READ_COMMITTED: "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
     Isolation.REPEATABLE_READ: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
     Isolation.SERIALIZABLE: "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
 }
-_encode_json = msgspec.json.encode
 
 
 class DataApiLane:
@@ -145,7 +131,7 @@ class DataApiLane:
         if not self._opened:
             return
         self._opened = False
-        with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+        with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
             await self._client.close()
 
     def transaction(
@@ -270,10 +256,10 @@ class _TxScope:
         self._isolation = isolation
         self._statement_timeout = statement_timeout
         self._t0 = 0.0
-        self._tx: _DataApiTx | None = None
+        self._tx: DataApiTx | None = None
         self._slot: anyio.Semaphore | None = None
 
-    async def __aenter__(self) -> _DataApiTx:
+    async def __aenter__(self) -> DataApiTx:
         self._t0 = time.perf_counter()
         lane = self._lane
         client = lane.client
@@ -288,7 +274,7 @@ class _TxScope:
         except BaseException:
             self._free()
             raise
-        tx = _DataApiTx(lane, client, tx_id, self._ctx, readonly=self._readonly)
+        tx = DataApiTx(lane, client, tx_id, self._ctx, readonly=self._readonly)
         try:
             await self._prepare(tx)
         except BaseException:
@@ -304,7 +290,7 @@ class _TxScope:
         if slot is not None:
             slot.release()
 
-    async def _prepare(self, tx: _DataApiTx) -> None:
+    async def _prepare(self, tx: DataApiTx) -> None:
         if self._isolation is not None:
             try:
                 await tx._statement(_ISOLATION_SQL[self._isolation], [], "SET TRANSACTION")
@@ -361,339 +347,10 @@ class _TxScope:
         )
 
 
-class _DataApiTx:
-    """The executor of one open Data API transaction (``tenantdb.drivers.lane.Transaction``).
-
-    Every call holds ``_lock`` (one call at a time per transaction id) and carries the id.
-    Methods refuse to run once the block ended or the transaction is known dead (I-14).
-    """
-
-    __slots__ = (
-        "_broken",
-        "_client",
-        "_closed",
-        "_ctx",
-        "_dead",
-        "_depth",
-        "_lane",
-        "_lock",
-        "_readonly",
-        "transaction_id",
-    )
-
-    def __init__(
-        self,
-        lane: DataApiLane,
-        client: DataApiClient,
-        transaction_id: str,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-    ) -> None:
-        self._lane = lane
-        self._client = client
-        self.transaction_id = transaction_id
-        self._ctx = ctx
-        self._readonly = readonly
-        self._lock = anyio.Lock(fast_acquire=True)  # usually free: skip the event-loop pass
-        self._closed = False
-        self._broken = False
-        self._dead = False
-        self._depth = 0
-
-    # -- calls -----------------------------------------------------------------------------------
-    async def _statement(
-        self,
-        sql: str,
-        params: list[dict[str, Any]],
-        query: str,
-        *,
-        idempotent: bool | None = None,
-    ) -> bytes:
-        """One ExecuteStatement in this transaction (the raw response body); marks the
-        transaction broken on error."""
-        safe = self._readonly if idempotent is None else idempotent
-        tx_id = self.transaction_id
-        try:
-            async with self._lock:
-                return await self._lane._call(
-                    lambda: self._client.execute(sql, params, tx_id), query=query, idempotent=safe
-                )
-        except TenantDBError as exc:
-            self._broken = True
-            # AWS deletes the transaction on expiry and on the 1 MiB limit: nothing to roll back.
-            self._dead = self._dead or isinstance(
-                exc, TransactionExpiredError | ResultTooLargeError
-            )
-            raise
-
-    async def _commit(self) -> None:
-        tx_id = self.transaction_id
-        async with self._lock:
-            await self._lane._call(
-                lambda: self._client.commit(tx_id), query="COMMIT", idempotent=False
-            )
-
-    async def _rollback(self) -> None:
-        """RollbackTransaction, shielded and bounded; a gone transaction is already rolled back."""
-        if self._dead:
-            return
-        tx_id = self.transaction_id
-        with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
-            try:
-                async with self._lock:
-                    await self._lane._call(
-                        lambda: self._client.rollback(tx_id), query="ROLLBACK", idempotent=True
-                    )
-            except TransactionExpiredError:
-                pass  # expired or terminated server-side: rolled back already
-            except TenantDBError:
-                pass  # the service expires the transaction itself (idle timeout)
-        self._dead = True
-
-    # -- guards and bookkeeping ------------------------------------------------------------------
-    def _guard(self, query: Query[Any]) -> None:
-        if query.data_api_unsupported is not None:
-            raise UnsupportedQueryError(
-                f"query {query.name} cannot run on the Data API: {query.data_api_unsupported}",
-                query=query.name,
-                column=_column_of(query),
-            )
-        if self._closed:
-            raise ConfigurationError(
-                f"query {query.name} used a transaction after its block ended; "
-                "open a new `async with db.tenant(ctx)` block"
-            )
-        if self._dead:
-            raise TransactionExpiredError(
-                f"query {query.name} refused: the Data API transaction is gone, so "
-                "transaction-local tenant settings would not apply",
-                query=query.name,
-            )
-
-    async def _run(
-        self, query: Query[R], args: Sequence[object], *, rows: bool
-    ) -> tuple[list[R], int]:
-        """One query: (decoded rows if ``rows``, numberOfRecordsUpdated); one metric."""
-        self._guard(query)
-        params = encode_params(query, args)
-        t0 = time.perf_counter()
-        try:
-            body = await self._statement(query.data_api_sql, params, query.name)
-            out, count = _decode(query, body, rows=rows)
-        except TenantDBError as exc:
-            self._lane._record_query(self._ctx, query.name, 0, t0, exc)
-            raise
-        self._lane._record_query(self._ctx, query.name, len(out) if rows else count, t0, None)
-        return out, count
-
-    # -- Executor --------------------------------------------------------------------------------
-    async def one(self, query: Query[R], args: Sequence[object]) -> R | None:
-        out, _ = await self._run(query, args, rows=True)
-        return out[0] if out else None
-
-    async def many(self, query: Query[R], args: Sequence[object]) -> list[R]:
-        out, _ = await self._run(query, args, rows=True)
-        return out
-
-    async def stream(
-        self, query: Query[R], args: Sequence[object], *, page_size: int = 500
-    ) -> AsyncIterator[R]:
-        """Rows in LIMIT/OFFSET pages of ``page_size`` inside this transaction.
-
-        The Data API has no cursor API and a 1 MiB response limit; the query is wrapped as
-        ``SELECT * FROM (<query>) LIMIT :n OFFSET :k``, one call per page, in the same
-        transaction (same tenant, same snapshot under REPEATABLE READ). A page over 1 MiB
-        raises ``ResultTooLargeError`` naming the query: use a smaller ``page_size``.
-        """
-        if page_size < 1:
-            raise ConfigurationError("page_size must be >= 1")
-        if query.command is not Command.MANY:
-            for row in await self.many(query, args):
-                yield row
-            return
-        page_query = _paged(query)
-        offset = 0
-        while True:
-            rows = await self.many(page_query, (*args, page_size, offset))
-            for row in rows:
-                yield row
-            if len(rows) < page_size:
-                return
-            offset += page_size
-
-    async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
-        await self._run(query, args, rows=False)
-
-    async def execrows(self, query: Query[Any], args: Sequence[object]) -> int:
-        _, count = await self._run(query, args, rows=False)
-        return count
-
-    async def copy(self, query: Query[Any], rows: Sequence[Sequence[object]]) -> int:
-        """``:copyfrom`` as BatchExecuteStatement of its INSERT, chunked under the size limit."""
-        await self.batch_exec(query, rows)
-        return len(rows)
-
-    async def batch_exec(self, query: Query[Any], arg_rows: Sequence[Sequence[object]]) -> None:
-        """BatchExecuteStatement in chunks of at most BATCH_MAX_SETS sets / BATCH_MAX_BYTES."""
-        self._guard(query)
-        sets = [encode_params(query, args) for args in arg_rows]
-        t0 = time.perf_counter()
-        tx_id = self.transaction_id
-        try:
-            for chunk in _chunks(sets):
-                async with self._lock:
-                    await self._lane._call(
-                        lambda c=chunk: self._client.batch_execute(  # type: ignore[misc]
-                            query.data_api_sql, c, tx_id
-                        ),
-                        query=query.name,
-                        idempotent=False,
-                    )
-        except TenantDBError as exc:
-            self._broken = True
-            self._dead = self._dead or isinstance(exc, TransactionExpiredError)
-            self._lane._record_query(self._ctx, query.name, 0, t0, exc)
-            raise
-        self._lane._record_query(self._ctx, query.name, len(sets), t0, None)
-
-    async def batch_one(
-        self, query: Query[R], arg_rows: Sequence[Sequence[object]]
-    ) -> list[R | None]:
-        results: list[R | None] = []
-        for args in arg_rows:
-            row = await self.one(query, args)
-            results.append(row)
-        return results
-
-    async def batch_many(
-        self, query: Query[R], arg_rows: Sequence[Sequence[object]]
-    ) -> list[list[R]]:
-        return [await self.many(query, args) for args in arg_rows]
-
-    # -- savepoints ------------------------------------------------------------------------------
-    def savepoint(self) -> AbstractAsyncContextManager[Transaction]:
-        return _Savepoint(self)
-
-
-class _Savepoint:
-    """SAVEPOINT / RELEASE / ROLLBACK TO as separate calls (the Data API takes one statement)."""
-
-    __slots__ = ("_name", "_tx")
-
-    def __init__(self, tx: _DataApiTx) -> None:
-        self._tx = tx
-        self._name = ""
-
-    async def __aenter__(self) -> _DataApiTx:
-        tx = self._tx
-        tx._guard(_SAVEPOINT_QUERY)
-        tx._depth += 1
-        self._name = f"tenantdb_sp_{tx._depth}"
-        try:
-            await tx._statement(f"SAVEPOINT {self._name}", [], "SAVEPOINT")
-        except BaseException:
-            tx._depth -= 1
-            raise
-        return tx
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        tx = self._tx
-        tx._depth -= 1
-        if tx._dead:
-            return
-        try:
-            with anyio.CancelScope(shield=True):
-                if exc_type is not None:
-                    await tx._statement(f"ROLLBACK TO SAVEPOINT {self._name}", [], "SAVEPOINT")
-                await tx._statement(f"RELEASE SAVEPOINT {self._name}", [], "SAVEPOINT")
-        except TenantDBError:
-            if exc_type is None:
-                raise
-        else:
-            if exc_type is not None:
-                tx._broken = False  # a savepoint opens only in a healthy transaction: undone
-
-
-def _decode(query: Query[R], body: bytes, *, rows: bool) -> tuple[list[R], int]:
-    """The body as rows (typed fast path) or as a row count; decoding errors become QueryError."""
-    try:
-        if rows:
-            return decode_result(query, body)
-        return [], parse_execute(body).numberOfRecordsUpdated
-    except TenantDBError:
-        raise
-    except Exception as exc:
-        raise QueryError(
-            f"could not decode the Data API result: {type(exc).__name__}: {exc}", query=query.name
-        ) from exc
-
-
-_SAVEPOINT_QUERY: Query[Any] = Query(
-    name="SAVEPOINT", command=Command.EXEC, sql="SAVEPOINT", data_api_sql="SAVEPOINT"
-)
-
-
-def _column_of(query: Query[Any]) -> str | None:
-    reason = query.data_api_unsupported or ""
-    for column in query.columns:
-        if column.name in reason:
-            return column.name
-    return None
-
-
-_PAGED: QueryCache[Query[Any]] = QueryCache()
-
-
-def _paged(query: Query[R]) -> Query[R]:
-    """``query`` wrapped in LIMIT/OFFSET with two extra int8 parameters (cached per query)."""
-    paged: Query[R] = _PAGED.get(query, _make_paged)
-    return paged
-
-
-def _make_paged(query: Query[Any]) -> Query[Any]:
-    sql = query.data_api_sql.rstrip().rstrip(";")
-    n = len(query.params)
-    return msgspec.structs.replace(
-        query,
-        data_api_sql=(
-            f"SELECT * FROM (\n{sql}\n) AS tenantdb_page "
-            "LIMIT :tenantdb_limit::int8 OFFSET :tenantdb_offset::int8"
-        ),
-        params=(
-            *query.params,
-            Param(name="tenantdb_limit", number=n + 1, pg_type="int8"),
-            Param(name="tenantdb_offset", number=n + 2, pg_type="int8"),
-        ),
-    )
-
-
-def _chunks(sets: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
-    """Parameter sets grouped so each BatchExecuteStatement stays under both limits."""
-    chunks: list[list[list[dict[str, Any]]]] = []
-    current: list[list[dict[str, Any]]] = []
-    size = 0
-    for params in sets:
-        n = len(_encode_json(params)) + 2
-        if current and (size + n > BATCH_MAX_BYTES or len(current) >= BATCH_MAX_SETS):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(params)
-        size += n
-    if current:
-        chunks.append(current)
-    return chunks
-
-
 if TYPE_CHECKING:  # mypy proves the lane and its executor satisfy the internal contracts
 
     def _is_lane(lane: DataApiLane) -> Lane:
         return lane
 
-    def _is_transaction(tx: _DataApiTx) -> Transaction:
+    def _is_transaction(tx: DataApiTx) -> Transaction:
         return tx
