@@ -58,12 +58,8 @@ from tenantdb.context import TenantContext
 from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database
 from tenantdb.drivers._dataapi_client import keep_raw_body
-from tenantdb.drivers._dataapi_codec import (
-    _MEMBER_BY_PG_TYPE,
-    _MSGSPEC_TYPES,
-    decode_result,
-    parse_execute,
-)
+from tenantdb.drivers._dataapi_codec import parse_execute
+from tenantdb.drivers._dataapi_rows import _MEMBER_BY_PG_TYPE, _MSGSPEC_TYPES, decode_result
 from tenantdb.drivers.asyncpg_lane import PoolOptions
 from tenantdb.local import LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi

@@ -9,7 +9,8 @@ Decoding reads the *raw* response body (msgspec, not botocore's parser): the lan
 swaps the body for ``{}`` before botocore parses it (see ``_dataapi_client``). That is both
 the speed of the lane (botocore walks every Field in Python) and the fix for botocore < 1.42.58,
 which crashes on NULL elements of long/double arrays and turns NULL booleans into False
-(DATA_API.md §4.6): here a JSON ``null`` element is simply ``None``.
+(DATA_API.md §4.6): here a JSON ``null`` element is simply ``None``. This module holds the
+generic decoding (``unwrap`` + codegen's decoders); ``_dataapi_rows`` the typed fast path.
 """
 
 from __future__ import annotations
@@ -20,25 +21,26 @@ import decimal
 import ipaddress
 import struct
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from tenantdb import _codecs
 from tenantdb.errors import ConfigurationError, error_for_sqlstate
-from tenantdb.query import Column, Param, Query
+from tenantdb.query import Param, Query
 
 __all__ = (
-    "FALLBACKS",
+    "FLOAT4_TYPES",
     "ExecuteResult",
     "QueryCache",
-    "decode_result",
+    "builder",
     "decode_rows",
     "encode_params",
     "parse_execute",
     "unwrap",
+    "unwrap_array",
+    "widen_float4",
+    "widen_float4_array",
 )
 
 R = TypeVar("R")
@@ -190,14 +192,14 @@ def unwrap(field: dict[str, Any]) -> Any:
         if key == "blobValue":
             return base64.b64decode(value)
         if key == "arrayValue":
-            return _array(value)
+            return unwrap_array(value)
     return None
 
 
-def _array(value: dict[str, Any]) -> list[Any]:
+def unwrap_array(value: dict[str, Any]) -> list[Any]:
     for key, items in value.items():
         if key == "arrayValues":
-            return [None if a is None else _array(a) for a in items]
+            return [None if a is None else unwrap_array(a) for a in items]
         return list(items)
     return []
 
@@ -205,7 +207,7 @@ def _array(value: dict[str, Any]) -> list[Any]:
 def decode_rows(query: Query[R], records: list[list[dict[str, Any]]]) -> list[R]:
     """Raw records -> the Query's row Structs, exactly as asyncpg's rows become them."""
     steps = _plan(query)
-    build = _builder(query)
+    build = builder(query)
     if not steps:
         return [build([unwrap(f) for f in record]) for record in records]
     rows = []
@@ -258,182 +260,28 @@ def _plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
 def _make_plan(query: Query[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     steps = dict(enumerate(query.data_api_decoders))
     for i, column in enumerate(query.columns):
-        if column.pg_type in _FLOAT4 and steps.get(i) is None:
-            steps[i] = _widen_float4 if column.array_dims == 0 else _widen_float4_array
+        if column.pg_type in FLOAT4_TYPES and steps.get(i) is None:
+            steps[i] = widen_float4 if column.array_dims == 0 else widen_float4_array
     return tuple((i, d) for i, d in sorted(steps.items()) if d is not None)
 
 
-_FLOAT4 = frozenset({"float4", "real", "pg_catalog.float4"})
+FLOAT4_TYPES = frozenset({"float4", "real", "pg_catalog.float4"})
 _f32 = struct.Struct("f")
 
 
-def _widen_float4(value: float) -> float:
+def widen_float4(value: float) -> float:
     widened: float = _f32.unpack(_f32.pack(value))[0]
     return widened
 
 
-def _widen_float4_array(value: list[Any]) -> list[Any]:
-    return [None if v is None else _widen_float4(v) for v in value]
+def widen_float4_array(value: list[Any]) -> list[Any]:
+    return [None if v is None else widen_float4(v) for v in value]
 
 
-def _builder(query: Query[R]) -> Callable[[list[Any]], R]:
+def builder(query: Query[R]) -> Callable[[list[Any]], R]:
     if query.from_record is not None:
         return query.from_record
     row = query.row
     if row is not None:
         return lambda values: row(*values)
     raise ConfigurationError(f"query {query.name} returns rows but has no row type")
-
-
-# -- the typed fast path ----------------------------------------------------------------------
-#
-# Per query, msgspec decodes the raw body straight into typed values: each column's Field is a
-# small Struct whose one value member (renamed ``v``) has the column's Python type, so UUIDs,
-# decimals, dates and timestamps are parsed in C instead of one Python call per value. The
-# mapping is derived from the decoders codegen chose (``_codecs.decode_uuid`` -> ``uuid.UUID``
-# ...), so codegen stays the source of truth; columns with any other decoder (arrays, inet,
-# ...) go through the generic unwrap + decoder. Every Field Struct forbids unknown members: if
-# the service answers with a member the plan did not expect, decoding raises and the whole body
-# takes the generic path, so a surprise can cost speed but never correctness.
-
-_MSGSPEC_TYPES: dict[Callable[[Any], Any], Any] = {
-    _codecs.decode_uuid: uuid.UUID,
-    _codecs.decode_numeric: decimal.Decimal,
-    _codecs.decode_date: datetime.date,
-    _codecs.decode_time: datetime.time,
-    _codecs.decode_timestamp: datetime.datetime,
-    _codecs.decode_timestamptz: datetime.datetime,
-}
-_MEMBER_BY_PG_TYPE: dict[str, tuple[str, Any]] = {
-    **dict.fromkeys(
-        ("int2", "int4", "int8", "oid", "smallint", "integer", "bigint"), ("longValue", int)
-    ),
-    **dict.fromkeys(("float4", "float8", "real", "double precision"), ("doubleValue", float)),
-    "bool": ("booleanValue", bool),
-    "boolean": ("booleanValue", bool),
-    "bytea": ("blobValue", bytes),
-}
-_FIELD_TYPES: dict[tuple[str, Any], type[msgspec.Struct]] = {}
-
-
-class _AnyField(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """A Field of a column without a typed plan: unwrapped like ``unwrap``."""
-
-    isNull: bool = False  # noqa: N815 - the wire name
-    stringValue: str | None = None  # noqa: N815 - the wire name
-    longValue: int | None = None  # noqa: N815 - the wire name
-    doubleValue: float | None = None  # noqa: N815 - the wire name
-    booleanValue: bool | None = None  # noqa: N815 - the wire name
-    blobValue: bytes | None = None  # noqa: N815 - the wire name
-    arrayValue: dict[str, Any] | None = None  # noqa: N815 - the wire name
-
-    @property
-    def v(self) -> Any:
-        for value in (self.stringValue, self.longValue, self.doubleValue, self.booleanValue):
-            if value is not None:
-                return value
-        if self.blobValue is not None:
-            return self.blobValue
-        return None if self.arrayValue is None else _array(self.arrayValue)
-
-
-def _field_type(member: str, py: Any) -> type[msgspec.Struct]:
-    key = (member, py)
-    cls = _FIELD_TYPES.get(key)
-    if cls is None:
-        cls = msgspec.defstruct(
-            f"_{member}_{getattr(py, '__name__', 'value')}",
-            [("isNull", bool, False), ("v", py | None, msgspec.field(default=None, name=member))],
-            forbid_unknown_fields=True,
-            frozen=True,
-            gc=False,  # scalars only: 17,000 per 1,000-row result need no GC tracking
-        )
-        _FIELD_TYPES[key] = cls
-    return cls
-
-
-class _Plan:
-    """How one query's raw body becomes rows: a typed msgspec decoder plus post-steps."""
-
-    __slots__ = ("build", "decoder", "post")
-
-    def __init__(self, query: Query[Any]) -> None:
-        fields: list[Any] = []
-        post: list[tuple[int, Callable[[Any], Any]]] = []
-        decoders = query.data_api_decoders
-        for i, column in enumerate(query.columns):
-            decode = decoders[i] if i < len(decoders) else None
-            field, step = _column_plan(column, decode)
-            fields.append(field)
-            if step is not None:
-                post.append((i, step))
-        record = tuple.__class_getitem__(tuple(fields)) if fields else tuple[Any, ...]
-        result = msgspec.defstruct(
-            "_TypedResult",
-            [("records", list[record] | None, None), ("numberOfRecordsUpdated", int, 0)],  # type: ignore[valid-type]
-        )
-        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(result)
-        self.post = tuple(post)
-        self.build = _builder(query)
-
-
-def _column_plan(
-    column: Column, decode: Callable[[Any], Any] | None
-) -> tuple[Any, Callable[[Any], Any] | None]:
-    """(Field Struct type, post-step or None) for one result column."""
-    if column.array_dims == 0:
-        py = _MSGSPEC_TYPES.get(decode) if decode is not None else None
-        if py is not None:
-            utc = decode is _codecs.decode_timestamptz
-            return _field_type("stringValue", py), (_as_utc if utc else None)
-        if decode is not None and decode is _FLOAT4_DECODER:
-            return _field_type("doubleValue", float), decode
-        if decode is None:
-            member, py = _MEMBER_BY_PG_TYPE.get(_bare(column.pg_type), ("stringValue", str))
-            widen = _bare(column.pg_type) in _FLOAT4
-            return _field_type(member, py), (_widen_float4 if widen else None)
-    if decode is None and column.array_dims and _bare(column.pg_type) in _FLOAT4:
-        return _AnyField, _widen_float4_array
-    return _AnyField, decode
-
-
-def _bare(pg_type: str) -> str:
-    return pg_type.removeprefix("pg_catalog.")
-
-
-_FLOAT4_DECODER = getattr(_codecs, "decode_float4", None)
-
-
-def _as_utc(value: datetime.datetime) -> datetime.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
-
-
-_TYPED: QueryCache[_Plan] = QueryCache()
-FALLBACKS: Counter[str] = Counter()
-"""Per query name, responses the typed plan could not read (diagnostics; tests assert 0)."""
-
-
-def decode_result(query: Query[R], body: bytes) -> tuple[list[R], int]:
-    """A raw ExecuteStatement body -> (rows as the Query's Structs, numberOfRecordsUpdated)."""
-    if not query.columns or len(query.data_api_decoders) > len(query.columns):
-        generic = parse_execute(body)  # no column list to plan from (hand-built queries)
-        return decode_rows(query, generic.records or []), generic.numberOfRecordsUpdated
-    plan = _TYPED.get(query, _Plan)
-    try:
-        result = plan.decoder.decode(body) if body else None
-    except msgspec.ValidationError:
-        FALLBACKS[query.name] += 1
-        generic = parse_execute(body)
-        return decode_rows(query, generic.records or []), generic.numberOfRecordsUpdated
-    if result is None:
-        return [], 0
-    rows = []
-    post, build = plan.post, plan.build
-    for record in result.records or ():
-        values = [f.v for f in record]
-        for i, step in post:
-            value = values[i]
-            if value is not None:
-                values[i] = step(value)
-        rows.append(build(values))
-    return rows, result.numberOfRecordsUpdated

@@ -16,12 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import msgspec
 
-from tenantdb.drivers._dataapi_codec import (
-    QueryCache,
-    decode_result,
-    encode_params,
-    parse_execute,
-)
+from tenantdb.drivers._dataapi_codec import QueryCache, encode_params, parse_execute
+from tenantdb.drivers._dataapi_rows import decode_result
 from tenantdb.drivers.lane import Transaction
 from tenantdb.errors import (
     ConfigurationError,
