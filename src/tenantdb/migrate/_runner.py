@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 
 from tenantdb._sqllex import SqlLexError, split_statements
+from tenantdb.dataapi_config import DataApi
 from tenantdb.migrate._errors import MigrationError
 from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
 
@@ -66,7 +67,7 @@ class _Applied(msgspec.Struct, frozen=True):
 
 
 async def up(
-    dsn: str,
+    dsn: str | DataApi,
     directory: str | Path,
     *,
     to: int | None = None,
@@ -79,10 +80,25 @@ async def up(
     ``lock_timeout`` bounds the wait for another migrator (seconds), ``ddl_lock_timeout``
     each statement's wait for a table lock (SQLSTATE 55P03 when exceeded; rolled back).
 
+    ``dsn`` is the admin DSN, or a ``tenantdb.DataApi`` with the *admin* secret: then each
+    file runs in its own Data API transaction under a transaction advisory lock (see
+    ``tenantdb.migrate._dataapi_runner``).
+
     Example::
 
         await tenantdb.migrate.up(os.environ["DATABASE_URL"], "schema")
     """
+    if isinstance(dsn, DataApi):
+        from tenantdb.migrate import _dataapi_runner
+
+        return await _dataapi_runner.up(
+            dsn,
+            directory,
+            to=to,
+            role=role,
+            lock_timeout=lock_timeout,
+            ddl_lock_timeout=ddl_lock_timeout,
+        )
     files = load_directory(directory)
     owner = role or DEFAULT_OWNER_ROLE
     async with _locked(dsn, lock_timeout, ddl_lock_timeout) as conn:
@@ -97,7 +113,7 @@ async def up(
 
 
 async def down(
-    dsn: str,
+    dsn: str | DataApi,
     directory: str | Path,
     *,
     to: int,
@@ -108,6 +124,17 @@ async def down(
     """Roll back every applied migration above version ``to`` (``to=0``: all), newest first."""
     if to < 0:
         raise MigrationError(f"down: to must be >= 0, got {to}")
+    if isinstance(dsn, DataApi):
+        from tenantdb.migrate import _dataapi_runner
+
+        return await _dataapi_runner.down(
+            dsn,
+            directory,
+            to=to,
+            role=role,
+            lock_timeout=lock_timeout,
+            ddl_lock_timeout=ddl_lock_timeout,
+        )
     files = {f.version: f for f in load_directory(directory)}
     owner = role or DEFAULT_OWNER_ROLE
     async with _locked(dsn, lock_timeout, ddl_lock_timeout) as conn:
@@ -120,8 +147,12 @@ async def down(
         return doomed
 
 
-async def status(dsn: str, directory: str | Path) -> list[MigrationStatus]:
+async def status(dsn: str | DataApi, directory: str | Path) -> list[MigrationStatus]:
     """Every known version, from the files and the tracking table, in version order."""
+    if isinstance(dsn, DataApi):
+        from tenantdb.migrate import _dataapi_runner
+
+        return await _dataapi_runner.status(dsn, directory)
     files = {f.version: f for f in load_directory(directory)}
     conn = await _connect(dsn)
     try:
