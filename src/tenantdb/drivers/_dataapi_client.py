@@ -118,12 +118,8 @@ class DataApiClient:
     async def execute(
         self, sql: str, parameters: list[dict[str, Any]], transaction_id: str
     ) -> bytes:
-        """The raw response body (decoded by the caller, see ``_dataapi_codec``)."""
-        res = await self._client.execute_statement(
-            **self._base(), sql=sql, parameters=parameters, transactionId=transaction_id
-        )
-        body: bytes = res.get(_RAW, b"")
-        return body
+        """ExecuteStatement in a transaction; the raw response body (see ``_dataapi_codec``)."""
+        return await self.execute_raw(sql, parameters, transaction_id=transaction_id)
 
     async def execute_raw(
         self,
@@ -131,18 +127,19 @@ class DataApiClient:
         parameters: list[dict[str, Any]],
         *,
         transaction_id: str | None = None,
-        **members: Any,
+        **options: Any,
     ) -> bytes:
-        """ExecuteStatement with extra request ``members`` (e.g. ``formatRecordsAs``); without
-        ``transaction_id`` an autocommit call on ``config.database`` (admin work)."""
-        where = (
-            {"transactionId": transaction_id}
-            if transaction_id is not None
-            else {"database": self.config.database}
-        )
-        res = await self._client.execute_statement(
-            **self._base(), sql=sql, parameters=parameters, **where, **members
-        )
+        """ExecuteStatement, the raw response body. Outside a transaction it names the
+        database (an autocommitted call); ``options`` are extra request members
+        (``formatRecordsAs="JSON"``, ``continueAfterTimeout=True``)."""
+        request: dict[str, Any] = {**self._base(), "sql": sql, **options}
+        if parameters:
+            request["parameters"] = parameters
+        if transaction_id is None:
+            request["database"] = self.config.database
+        else:
+            request["transactionId"] = transaction_id
+        res = await self._client.execute_statement(**request)
         body: bytes = res.get(_RAW, b"")
         return body
 
