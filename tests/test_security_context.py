@@ -213,6 +213,14 @@ async def test_nul_in_a_permissively_validated_id_is_a_typed_error(make_db: Make
         assert seen.tenant == A
 
 
+@pytest.mark.parametrize("isolation", ["serializable; DROP TABLE items", "SERIALIZABLE --", 5])
+async def test_isolation_level_cannot_carry_sql(make_db: MakeDb, isolation: Any) -> None:
+    db = make_db()
+    async with db:
+        with pytest.raises(errors.ConfigurationError):
+            db.tenant(TenantContext(tenant_id=A), isolation=isolation)
+
+
 async def test_context_of_another_validator_is_refused(make_db: MakeDb) -> None:
     db = make_db()
     async with db:

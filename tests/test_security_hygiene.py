@@ -177,6 +177,30 @@ async def test_executor_leaked_to_a_task_is_refused_after_the_block(make_db: Mak
         await _assert_clean(db, victim, 0)
 
 
+async def test_stream_and_savepoint_leaked_out_of_the_block_are_refused(
+    make_db: MakeDb, items_pg: LocalDatabase
+) -> None:
+    """A half-consumed stream or a savepoint used after the block: refused before SQL, while
+    the next tenant's transaction holds the same backend."""
+    a, victim = new_tenant(), new_tenant()
+    await seed_items(items_pg.admin_dsn, a, 3)
+    await seed_items(items_pg.admin_dsn, victim, 2)
+    db = make_db(pool={"max_size": 1})
+    async with db:
+        async with db.tenant(TenantContext(tenant_id=a)) as tx:
+            rows = tx.stream(LIST_ITEMS, (), page_size=1)
+            first = await anext(rows)
+            savepoint = tx.savepoint()
+        assert first.tenant_id == a
+        async with db.tenant(TenantContext(tenant_id=victim)) as tx_b:
+            with pytest.raises(errors.ConfigurationError, match="after its block ended"):
+                await anext(rows)
+            with pytest.raises(errors.ConfigurationError, match="after its block ended"):
+                await savepoint.__aenter__()
+            assert {r.tenant_id for r in await tx_b.many(LIST_ITEMS, ())} == {victim}
+        await _assert_clean(db, victim, 2)
+
+
 async def test_two_tasks_sharing_one_executor_get_typed_errors(make_db: MakeDb) -> None:
     """Concurrent use of one transaction: asyncpg refuses the overlap; the SDK maps it and the
     block rolls back instead of committing half of it."""
