@@ -47,6 +47,7 @@ __all__ = (
     "AdminSql",
     "DataApiSession",
     "admin_data_api_from_env",
+    "admin_target",
     "data_api_requested",
     "encode_value",
     "tenant_data_api_from_env",
@@ -73,6 +74,17 @@ class AdminSql(Protocol):
 def data_api_requested(env: Mapping[str, str], flag: bool = False) -> bool:
     """``--data-api`` or ``USE_DATA_API=true`` (1/yes/on too), as ``Database.from_env``."""
     return flag or env.get("USE_DATA_API", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def admin_target(
+    dsn: str | None, *, data_api: bool = False, env: Mapping[str, str] | None = None
+) -> str | DataApi | None:
+    """Where ``tenantdb migrate|seed|doctor`` work: ``--data-api`` > ``--dsn`` >
+    ``USE_DATA_API=true`` (admin secret) > ``DATABASE_URL``; None when nothing is set."""
+    env = os.environ if env is None else env
+    if data_api or (not dsn and data_api_requested(env)):
+        return admin_data_api_from_env(env)
+    return dsn or env.get("DATABASE_URL") or None
 
 
 def admin_data_api_from_env(env: Mapping[str, str] | None = None) -> DataApi:

@@ -1,5 +1,8 @@
 """Deterministic demo data for the example schema, bulk-loaded with COPY as the admin role.
 
+Over the RDS Data API (``seed(DataApi(...admin secret...))`` or ``USE_DATA_API=true``) the
+same rows go in by BatchExecuteStatement in one Data API transaction (``_dataapi_admin``).
+
 The admin role bypasses RLS, which is what lets it use ``COPY FROM`` (refused under RLS) and
 write every tenant in one transaction. The same ``seed`` always produces the same tenant ids
 and the same rows; a database that already holds tenants is refused unless ``reset=True``
@@ -14,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,7 +26,13 @@ import asyncpg
 import msgspec
 
 from tenantdb import _seed_data as data
-from tenantdb.errors import ConfigurationError
+from tenantdb._admin_sql import (
+    AdminSql,
+    DataApiSession,
+    admin_target,
+)
+from tenantdb.dataapi_config import DataApi
+from tenantdb.errors import ConfigurationError, QueryError, TenantDBError
 
 __all__ = ("SeedError", "SeedSummary", "add_arguments", "run", "seed")
 
@@ -57,7 +65,7 @@ class SeedSummary(msgspec.Struct, frozen=True):
 
 
 async def seed(
-    admin_dsn: str,
+    admin_dsn: str | DataApi,
     *,
     tenants: int = 3,
     bookings_per_tenant: int = 100,
@@ -71,6 +79,8 @@ async def seed(
 
     ``progress`` receives a bar when it is a terminal, one line per table otherwise.
     ``analyze`` runs ``VACUUM ANALYZE`` afterwards (flushes the GIN pending list).
+    ``admin_dsn`` may be a ``tenantdb.DataApi`` with the admin secret (no COPY there:
+    BatchExecuteStatement in one Data API transaction; the same seed gives the same rows).
     """
     if tenants < 1 or bookings_per_tenant < 0:
         raise SeedError(
@@ -80,6 +90,18 @@ async def seed(
     plans = data.plan_tenants(tenants=tenants, bookings_per_tenant=bookings_per_tenant, seed=seed)
     counts = {t: sum(p.count(t) for p in plans) for t in data.TABLES}
     start = time.perf_counter()
+    if isinstance(admin_dsn, DataApi):
+        await _seed_data_api(
+            admin_dsn,
+            plans,
+            seed=seed,
+            reset=reset,
+            analyze=analyze,
+            bar=_Progress(progress, counts),
+        )
+        return SeedSummary(
+            seed, tuple(p.tenant_id for p in plans), counts, time.perf_counter() - start
+        )
     conn = await _connect(admin_dsn)
     try:
         await _load(conn, plans, counts, seed=seed, reset=reset, bar=_Progress(progress, counts))
@@ -125,8 +147,37 @@ async def _load(
             bar.done(table)
 
 
-async def _prepare(conn: asyncpg.Connection, *, reset: bool) -> None:
-    if await conn.fetchval("SELECT to_regclass('public.activity_log')") is None:
+async def _seed_data_api(
+    config: DataApi,
+    plans: list[data.TenantPlan],
+    *,
+    seed: int,
+    reset: bool,
+    analyze: bool,
+    bar: _Progress,
+) -> None:
+    from tenantdb import _dataapi_admin
+
+    try:
+        async with DataApiSession(config) as s:
+            async with s.transaction():
+                await _prepare(s, reset=reset)
+                await _dataapi_admin.load(s, plans, seed=seed, counted=bar.counted, done=bar.done)
+            if analyze:
+                await s.execute_autocommit(f"VACUUM ANALYZE {', '.join(data.TABLES)}")
+    except SeedError:
+        raise
+    except QueryError as exc:
+        raise SeedError(
+            f"seeding failed and was rolled back: SQLSTATE {exc.sqlstate}: {exc}"
+        ) from exc
+    except TenantDBError as exc:
+        raise SeedError(f"seeding over the Data API failed and was rolled back: {exc}") from exc
+
+
+async def _prepare(conn: AdminSql, *, reset: bool) -> None:
+    # ::text: the Data API returns no regclass values (asyncpg's None check is unaffected).
+    if await conn.fetchval("SELECT to_regclass('public.activity_log')::text") is None:
         raise SeedError("the example schema is missing: run `tenantdb migrate up` first")
     if reset:
         await conn.execute(f"TRUNCATE {', '.join(data.TABLES)}")
@@ -190,17 +241,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reset", action="store_true", help="truncate every example table first")
     parser.add_argument("--no-analyze", action="store_true", help="skip VACUUM ANALYZE")
+    parser.add_argument(
+        "--data-api",
+        action="store_true",
+        help="over the RDS Data API (also USE_DATA_API=true): DB_CLUSTER_ARN, "
+        "DB_ADMIN_SECRET_ARN, DATABASE_NAME, AWS_REGION",
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
     """Seed, print the summary; a refusal prints the reason and returns 1."""
-    dsn = args.dsn or os.environ.get("DATABASE_URL")
-    if not dsn:
+    target: str | DataApi | None
+    try:
+        target = admin_target(args.dsn, data_api=args.data_api)
+    except ConfigurationError as exc:
+        print(f"tenantdb seed: {exc}", file=sys.stderr)
+        return 1
+    if not target:
         print("tenantdb seed: no database: pass --dsn or set DATABASE_URL", file=sys.stderr)
         return 1
     try:
         summary = await seed(
-            dsn,
+            target,
             tenants=args.tenants,
             bookings_per_tenant=args.bookings_per_tenant,
             seed=args.seed,
