@@ -204,6 +204,23 @@ async def test_reset_all_and_discard_all_inside_a_tenant_transaction_fail_closed
         assert seen.session_app_settings == 0
 
 
+async def test_connect_time_settings_survive_the_begin_reset(
+    make_db: MakeDb, items_pg: LocalDatabase
+) -> None:
+    """DSN startup parameters are what RESET ALL returns to, so they keep applying."""
+    show = Query(
+        name="Show",
+        command=Command.ONE,
+        sql="SELECT current_setting('application_name') || ',' || current_setting('search_path')",
+        data_api_sql="SELECT 1",
+        row=str,
+        from_record=lambda r: r[0],
+    )
+    db = make_db(tenant=items_pg.tenant_dsn + "?application_name=sec_app&search_path=public")
+    async with db, db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
+        assert await tx.one(show, ()) == "sec_app,public"
+
+
 async def test_cancelled_block_leaves_no_session_state(make_db: MakeDb) -> None:
     """Cancellation right after a session-level SET: the rollback reverts it."""
     db = make_db(pool={"max_size": 1})
