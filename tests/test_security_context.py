@@ -15,11 +15,14 @@ from typing import Any
 import msgspec
 import pytest
 from fix_database import COUNT_ITEMS, SESSION, MakeDb, new_tenant, seed_items
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tenantdb import errors
 from tenantdb.context import TenantContext, slug_id
 from tenantdb.drivers import _asyncpg_sql
 from tenantdb.drivers.asyncpg_lane import _begin_plan
+from tenantdb.drivers.lane import Isolation
 from tenantdb.local import LocalDatabase
 from tenantdb.query import Command, Param, Query
 
@@ -148,6 +151,37 @@ def test_the_begin_script_embeds_only_safe_literals() -> None:
         assert value not in script
         assert b not in script
         assert [v for _, v in bound] == [value, value]
+
+
+_META = st.sampled_from(["'", "''", "\\", "\x00", ";", "--", "$$", "\u2019", "\n", " ", "E'"])
+
+
+@given(
+    st.one_of(
+        st.text(),
+        st.lists(st.one_of(st.just(A), _META, st.text(max_size=3)), max_size=8).map("".join),
+    )
+)
+@example("x'")
+@example("x\\")
+@example("a" * 128)
+@example("a" * 129)
+def test_any_id_is_embedded_only_in_the_safe_shape(value: str) -> None:
+    """Whatever a permissive validator lets through: the literal part of BEGIN holds only
+    quote-free ASCII; everything else is bound, verbatim."""
+    ctx = TenantContext(tenant_id=value, user_id=value, validator=ANY_ID)
+    script, bound = _begin_plan(ctx, True, Isolation.SERIALIZABLE, 1.0)
+    literal = _asyncpg_sql._SAFE_LITERAL.fullmatch(value) is not None
+    assert script.isascii()
+    if literal:
+        assert not bound
+        assert f"'{value}'" in script
+    else:
+        assert [v for _, v in bound] == [value, value]
+        assert "'" + value not in script
+    # the script is the fixed shape: every quote belongs to a literal of the safe alphabet
+    for piece in script.split("'")[1::2]:
+        assert _asyncpg_sql._SAFE_LITERAL.fullmatch(piece)
 
 
 def test_a_subclass_lying_in_settings_still_travels_bound() -> None:
