@@ -37,7 +37,6 @@ import anyio
 import msgspec
 
 from tenantdb.dataapi_config import DataApi
-from tenantdb.drivers._dataapi_client import DataApiClient
 from tenantdb.drivers._dataapi_codec import parse_execute
 from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
 from tenantdb.errors import ConfigurationError, TenantDBError, TransactionExpiredError
@@ -63,11 +62,11 @@ T = TypeVar("T")
 class AdminSql(Protocol):
     """What admin code needs from a connection (``asyncpg.Connection`` has all of it)."""
 
-    async def execute(self, sql: str, *args: Any) -> Any: ...
+    async def execute(self, sql: str, /, *args: Any) -> Any: ...
 
-    async def fetch(self, sql: str, *args: Any) -> Any: ...
+    async def fetch(self, sql: str, /, *args: Any) -> Any: ...
 
-    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def fetchval(self, sql: str, /, *args: Any) -> Any: ...
 
 
 # -- configuration from the environment --------------------------------------------------------
@@ -201,6 +200,9 @@ class DataApiSession:
     """
 
     def __init__(self, config: DataApi, *, retry: RetryPolicy | None = None) -> None:
+        # Imported here: aioboto3 costs ~0.3 s to import and the asyncpg paths never need it.
+        from tenantdb.drivers._dataapi_client import DataApiClient
+
         self.config = config
         self._client = DataApiClient(config, pool_size=4, connect_timeout=_CONNECT_TIMEOUT_S)
         self._retry = retry or RetryPolicy()
@@ -257,12 +259,16 @@ class DataApiSession:
         await self._call(lambda: self._client.batch_execute(sql, parameter_sets, tx), sql)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """BeginTransaction … CommitTransaction; RollbackTransaction (shielded) on any error."""
+    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[None]:
+        """BeginTransaction … CommitTransaction; RollbackTransaction (shielded) on any error.
+
+        ``readonly`` sets ``transaction_read_only`` first (as the tenant lane does)."""
         if self._tx is not None:
             raise ConfigurationError("DataApiSession: a transaction is already open")
         self._tx = await self._call(self._client.begin, "BeginTransaction", idempotent=True)
         try:
+            if readonly:
+                await self.execute("SELECT set_config('transaction_read_only', 'on', true)")
             yield
         except BaseException:
             await self._rollback()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
 import msgspec
+
+from tenantdb._admin_sql import AdminSql
+from tenantdb.errors import QueryError
 
 __all__ = ("Finding", "Queries", "version_findings")
 
@@ -35,10 +39,11 @@ class Finding(msgspec.Struct, frozen=True):
 class Queries:
     """The checks for one admin connection, tenant role name and tenant column."""
 
-    def __init__(self, conn: asyncpg.Connection, role: str, column: str) -> None:
+    def __init__(self, conn: AdminSql, role: str, column: str) -> None:
         self.conn, self.tenant, self.column = conn, role, column
 
-    async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+    async def _fetch(self, sql: str, *args: object) -> list[Any]:
+        """Rows as ``asyncpg.Record`` or, over the Data API, dicts: both index by name."""
         return list(await self.conn.fetch(sql, *args))
 
     def _tenant_tables(self) -> str:
@@ -128,7 +133,7 @@ class Queries:
                 out.append(Finding("I-2", r["name"], "; ".join(missing), " ".join(fixes)))
         return out
 
-    async def row_security(self, tenant_conn: asyncpg.Connection) -> list[Finding]:
+    async def row_security(self, tenant_conn: Any) -> list[Finding]:
         rows = await self._fetch(
             f"SELECT t.name, has_table_privilege($1, t.oid, 'SELECT') AS readable"
             f" FROM ({self._tenant_tables()}) t ORDER BY t.name",
@@ -381,7 +386,7 @@ class Queries:
         return [f for r in rows for f in _function_findings(r, allowlist)]
 
 
-async def _visible_to_strangers(conn: asyncpg.Connection, table: str) -> str | None:
+async def _visible_to_strangers(conn: Any, table: str) -> str | None:
     """Who sees a row of ``table`` who should see none: no tenant, or a tenant with no rows.
 
     A behavioural probe (read only, rolled back) that catches what no pattern over the policy
@@ -399,7 +404,7 @@ async def _visible_to_strangers(conn: asyncpg.Connection, table: str) -> str | N
                 # ``table`` comes from format('%I.%I', ...): a quoted identifier, not input.
                 if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
                     return who
-        except asyncpg.PostgresError:
+        except (asyncpg.PostgresError, QueryError):  # QueryError: the Data API's server errors
             continue
     return None
 
@@ -414,7 +419,7 @@ _SETTING_CALL = re.compile(r"current_setting\([^()]*\)", re.IGNORECASE)
 _TRUE = re.compile(r"(^|\W)true(\W|$)", re.IGNORECASE)
 
 
-def _function_findings(r: asyncpg.Record, allowlist: set[str]) -> list[Finding]:
+def _function_findings(r: Any, allowlist: set[str]) -> list[Finding]:
     sig, definer = r["sig"], r["prosecdef"]
     checks = (
         (
@@ -448,7 +453,7 @@ def _function_findings(r: asyncpg.Record, allowlist: set[str]) -> list[Finding]:
     return [Finding("I-6", sig, message, fix) for bad, message, fix in checks if bad]
 
 
-def _policy_findings(r: asyncpg.Record) -> list[Finding]:
+def _policy_findings(r: Any) -> list[Finding]:
     name = f"policy {r['policyname']} on {r['tbl']}"
     out = []
     for label, expr in (("USING", r["qual"]), ("WITH CHECK", r["with_check"])):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from tenantdb._admin_sql import admin_target
+from tenantdb.errors import ConfigurationError
 from tenantdb.migrate._create import create
 from tenantdb.migrate._errors import MigrationError
 from tenantdb.migrate._runner import DEFAULT_OWNER_ROLE, MigrationStatus, down, status, up
@@ -18,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dsn", default=None, help="admin DSN (default: $DATABASE_URL)")
     common.add_argument("--dir", default="schema", help="migrations directory (default: schema)")
+    common.add_argument(
+        "--data-api",
+        action="store_true",
+        help="over the RDS Data API (also USE_DATA_API=true): DB_CLUSTER_ARN, "
+        "DB_ADMIN_SECRET_ARN (never the tenant secret), DATABASE_NAME, AWS_REGION",
+    )
     common.add_argument(
         "--role",
         default=DEFAULT_OWNER_ROLE,
@@ -49,7 +56,7 @@ async def run(args: argparse.Namespace) -> int:
     """Run one action; a refused or failed migration prints the error and returns 1."""
     try:
         return await _dispatch(args)
-    except MigrationError as exc:
+    except ConfigurationError as exc:  # MigrationError, or an incomplete Data API setup
         print(f"tenantdb migrate: {exc}", file=sys.stderr)
         return 1
 
@@ -59,9 +66,12 @@ async def _dispatch(args: argparse.Namespace) -> int:
         for path in create(args.dir, args.name):
             print(path)
         return 0
-    dsn = args.dsn or os.environ.get("DATABASE_URL")
+    dsn = admin_target(args.dsn, data_api=args.data_api)
     if not dsn:
-        raise MigrationError("no database: pass --dsn or set DATABASE_URL")
+        raise MigrationError(
+            "no database: pass --dsn or set DATABASE_URL (or USE_DATA_API=true with "
+            "DB_CLUSTER_ARN, DB_ADMIN_SECRET_ARN, DATABASE_NAME)"
+        )
     if args.action == "status":
         _print_status(await status(dsn, args.dir))
         return 0
