@@ -30,6 +30,7 @@ from tenantdb.context import (
 )
 from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database, Health
+from tenantdb.drivers._dataapi_retry import RetryPolicy
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
 from tenantdb.drivers.asyncpg_lane import PoolOptions
 from tenantdb.drivers.base import Executor
@@ -71,6 +72,7 @@ __all__ = (
     "Query",
     "QueryError",
     "QueryStats",
+    "RetryPolicy",
     "SlugId",
     "TenantContext",
     "TenantContextMiddleware",

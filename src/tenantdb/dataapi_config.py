@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import msgspec
 
+from tenantdb.drivers._dataapi_retry import RetryPolicy
+
 __all__ = ("DataApi",)
 
 
@@ -40,3 +42,6 @@ class DataApi(msgspec.Struct, frozen=True, kw_only=True):
     session: object | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
+    retry: RetryPolicy | None = None
+    """How the lane retries calls that did not run (resuming, throttling, "still running");
+    None: ``RetryPolicy()``'s defaults. A write is never resent after a timeout or a 5xx."""
