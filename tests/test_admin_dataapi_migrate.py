@@ -190,3 +190,50 @@ async def test_refusals_are_the_same_as_with_asyncpg(
         await up(api, tmp_path)
     with pytest.raises(MigrationError, match="to must be >= 0"):
         await down(api, tmp_path, to=-1)
+
+
+# -- faults (the gateway's fault injection) ----------------------------------------------------
+async def test_throttling_is_retried_and_the_chain_still_applies(
+    gateway: LocalDataApi, fresh_db: LocalDatabase, tmp_path: Path
+) -> None:
+    _write(tmp_path, "0001_t", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    gateway.inject("throttling", times=3)
+    try:
+        assert await up(_admin(gateway, fresh_db), tmp_path) == [1]
+    finally:
+        gateway.clear_faults()
+    assert gateway.open_transactions == 0
+
+
+async def test_a_dropped_transaction_is_a_migration_error_and_leaves_nothing(
+    gateway: LocalDataApi, fresh_db: LocalDatabase, tmp_path: Path
+) -> None:
+    _write(tmp_path, "0001_t", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    api = _admin(gateway, fresh_db)
+    gateway.inject("drop_transaction", operations=["ExecuteStatement"])
+    try:
+        with pytest.raises(MigrationError, match="transaction is gone"):
+            await up(api, tmp_path)
+    finally:
+        gateway.clear_faults()
+    assert await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('t')") is None
+    assert gateway.open_transactions == 0
+    assert await up(api, tmp_path) == [1]
+
+
+async def test_a_5xx_inside_the_files_transaction_is_not_resent(
+    gateway: LocalDataApi, fresh_db: LocalDatabase, tmp_path: Path
+) -> None:
+    """A 504 after the statement ran: its outcome is unknown, so nothing is resent and the
+    file's transaction is rolled back (no blind retry of a write)."""
+    _write(tmp_path, "0001_t", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    api = _admin(gateway, fresh_db)
+    gateway.inject("database_unavailable", when="after", operations=["ExecuteStatement"])
+    try:
+        with pytest.raises(MigrationError, match="outcome is unknown"):
+            await up(api, tmp_path)
+    finally:
+        gateway.clear_faults()
+    assert await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('t')") is None
+    assert gateway.open_transactions == 0
+    assert [r.state for r in await status(api, tmp_path)] == ["pending"]
