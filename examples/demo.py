@@ -11,6 +11,8 @@ What it shows:
 3. Tenant A trying to read, change and reference tenant B's booking: RLS and the composite
    foreign keys stop every attempt.
 4. The metrics snapshot (the brief's figures, plus per tenant and per query).
+5. The same generated functions over the RDS Data API: a local gateway speaking AWS's wire
+   protocol over the same PostgreSQL, called by real aioboto3 clients.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hospitality import bookings, models
 import tenantdb
 import tenantdb.migrate
 import tenantdb.seed
-from tenantdb.local import LocalPostgres
+from tenantdb.local import LocalDataApi, LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,16 +110,29 @@ async def main() -> int:
                 f"  B's booking afterwards: {after.status.value if after else 'MISSING'}, unchanged"
             )
 
-            snap = db.metrics()
-            say("\nmetrics (the brief's figures):")
-            for key, value in snap.to_brief_dict().items():
-                say(f"  {key:<18} {value:,.2f}")
-            for tenant, stats in snap.per_tenant.items():
-                say(
-                    f"  tenant {tenant}: {stats.transactions} transactions, "
-                    f"{stats.queries} queries, p50 {stats.p50_ms:.2f} ms"
-                )
+            await show_metrics(db)
+
+        say("\nthe same generated functions over the RDS Data API (local gateway, real aioboto3):")
+        async with LocalDataApi(pg) as gateway, tenantdb.Database(tenant=gateway.config) as api:
+            await show_tenant(api, a, "A")
+            async with api.tenant(a) as tx:
+                seen = await bookings.get_booking(tx, id=page[0].id)
+            verdict = "LEAKED" if seen else "not found"
+            say(f"  tenant A reads B's booking over the Data API: {verdict}")
+            await show_metrics(api)
     return 0
+
+
+async def show_metrics(db: tenantdb.Database) -> None:
+    snap = db.metrics()
+    say("\nmetrics (the brief's figures):")
+    for key, value in snap.to_brief_dict().items():
+        say(f"  {key:<18} {value:,.2f}")
+    for tenant, stats in snap.per_tenant.items():
+        say(
+            f"  tenant {tenant}: {stats.transactions} transactions, "
+            f"{stats.queries} queries, p50 {stats.p50_ms:.2f} ms"
+        )
 
 
 if __name__ == "__main__":
