@@ -79,13 +79,19 @@ async def test_unique_violation_keeps_the_key_in_detail_only(make_db: MakeDb) ->
 
 
 @pytest.mark.parametrize("query", [CAST_INT, CAST_UUID, CAST_JSON, CAST_DATE], ids=lambda q: q.name)
+@pytest.mark.parametrize(
+    "value",
+    [SECRET, f'x"{SECRET}', f'"{SECRET}" x', f"x\n{SECRET}", f'{SECRET}" is "'],
+    ids=["plain", "inner-quote", "quoted", "newline", "fake-end"],
+)
 async def test_server_messages_quoting_the_input_are_redacted(
-    make_db: MakeDb, query: Query[Any]
+    make_db: MakeDb, query: Query[Any], value: str
 ) -> None:
-    """``invalid input syntax for type integer: "<value>"``: the value stays out."""
+    """``invalid input syntax for type integer: "<value>"``: the value stays out, even when
+    it contains quotes of its own."""
     db = make_db()
     async with db:
-        error = await _fail(db, query, (SECRET,))
+        error = await _fail(db, query, (value,))
     _assert_clean(error)
     assert error.sqlstate in ("22P02", "22007", "22008")  # type: ignore[attr-defined]
     assert "CastInt" in str(error) or query.name in str(error)

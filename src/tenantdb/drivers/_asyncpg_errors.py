@@ -32,8 +32,9 @@ from tenantdb.errors import (
 __all__ = ("map_asyncpg_error", "pool_timeout")
 
 _LOST_HINTS = ("connection is closed", "connection was closed", "underlying connection")
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
-"""A double-quoted part of a server message: in class 22 it is the rejected input."""
+_QUOTED = re.compile(r'".*"', re.DOTALL)
+"""From the first to the last double quote of a class-22 message: the rejected input, which
+PostgreSQL quotes without escaping, so a value with quotes of its own must not end it early."""
 _ARGUMENT = re.compile(r"\Ainvalid input for query argument (\$\d+)")
 """asyncpg's client-side encoding error, whose message quotes the Python value."""
 _REDACTED = '"<redacted>"'
