@@ -46,6 +46,15 @@ SET_SESSION_CONFIG = _exec(
 SET_EXTRA = _exec("SetExtra", "SET app.extra = 'leaked'")
 SET_SEARCH_PATH = _exec("SetSearchPath", "SET search_path = pg_catalog")
 SET_ROW_SECURITY_OFF = _exec("RowSecurityOff", "SET row_security = off")
+SHOW_ENCODING: Query[str] = Query(
+    name="ShowEncoding",
+    command=Command.ONE,
+    sql="SELECT current_setting('client_encoding') || ','"
+    " || current_setting('standard_conforming_strings')",
+    data_api_sql="SELECT 1",
+    row=str,
+    from_record=lambda r: r[0],
+)
 
 
 async def _session(db: Database, ctx: TenantContext) -> Session:
@@ -77,19 +86,23 @@ async def test_session_level_set_config_does_not_reach_the_next_transaction(
 
 
 async def test_session_level_set_does_not_reach_the_next_transaction(make_db: MakeDb) -> None:
-    """``SET app.extra`` / ``SET search_path`` / ``SET row_security`` without LOCAL."""
+    """``SET app.extra`` / ``search_path`` / ``row_security`` / ``client_encoding`` /
+    ``standard_conforming_strings`` without LOCAL."""
     db = make_db(pool={"max_size": 1})
     async with db:
         async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
             await tx.exec(SET_EXTRA, ())
             await tx.exec(SET_SEARCH_PATH, ())
             await tx.exec(SET_ROW_SECURITY_OFF, ())
+            await tx.exec(_exec("Sjis", "SET client_encoding = 'SJIS'"), ())
+            await tx.exec(_exec("NonStandard", "SET standard_conforming_strings = off"), ())
         seen = await _session(db, TenantContext(tenant_id=new_tenant()))
         assert seen.extra in ("", None)
         assert seen.session_app_settings == 0
         async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
             # unqualified `items` resolves through the default search_path again
             assert (await tx.one(COUNT_ITEMS, ())).n == 0  # type: ignore[union-attr]
+            assert await tx.one(SHOW_ENCODING, ()) == "UTF8,on"
 
 
 async def test_context_variables_of_the_next_context_win_over_session_values(
