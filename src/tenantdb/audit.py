@@ -57,9 +57,10 @@ async def audit(
     """Every finding on the database ``conn`` is connected to (admin role recommended).
 
     ``tenant_conn`` (a connection as the tenant role) adds the ``row_security_active``
-    check; ``definer_allowlist`` names reviewed SECURITY DEFINER functions
-    (``schema.name``) that are allowed to exist. Either connection may be a
-    ``tenantdb.DataApi`` (admin secret / tenant secret) instead.
+    check and the behavioural probe (no tenant, and a tenant that owns nothing, must see no
+    row of any tenant table; docs/security.md); ``definer_allowlist`` names reviewed
+    SECURITY DEFINER functions (``schema.name``) that are allowed to exist. Either
+    connection may be a ``tenantdb.DataApi`` (admin secret / tenant secret) instead.
     """
     if isinstance(conn, DataApi) or isinstance(tenant_conn, DataApi):
         async with _data_api(conn) as admin, _data_api(tenant_conn) as tenant:
