@@ -9,6 +9,8 @@ import pytest
 from fix_schema import SCHEMA_DIR
 from test_seed import _checksums, _counts
 
+from tenantdb import _dataapi_admin
+from tenantdb._admin_sql import DataApiSession
 from tenantdb._dataapi_admin import chunks
 from tenantdb._seed_data import TABLES
 from tenantdb.local import LocalDatabase, LocalPostgres
@@ -39,6 +41,28 @@ async def test_seed_over_the_data_api_equals_seed_over_asyncpg(
     finally:
         await local_pg.drop_database(other.name)
     assert gateway.open_transactions == 0
+
+
+async def test_many_small_batches_in_one_transaction_give_the_same_tables(
+    gateway: LocalDataApi, migrated_db: LocalDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shrunk limits force dozens of BatchExecuteStatement calls (by set count and by bytes)."""
+    api = gateway.data_api(migrated_db.name, admin=True)
+    await seed(api, tenants=2, bookings_per_tenant=40, seed=4, analyze=False)
+    expected = await _checksums(migrated_db.admin_dsn)
+    calls: list[int] = []
+    original = DataApiSession.batch
+
+    async def counting(self: DataApiSession, sql: str, sets: list[Any]) -> None:
+        calls.append(len(sets))
+        await original(self, sql, sets)
+
+    monkeypatch.setattr(DataApiSession, "batch", counting)
+    monkeypatch.setattr(_dataapi_admin, "MAX_SETS", 17)
+    monkeypatch.setattr(_dataapi_admin, "MAX_REQUEST_BYTES", 6_000)
+    await seed(api, tenants=2, bookings_per_tenant=40, seed=4, reset=True, analyze=False)
+    assert await _checksums(migrated_db.admin_dsn) == expected
+    assert len(calls) > 20 and max(calls) <= 17 and min(calls) < 17
 
 
 async def test_seed_over_the_data_api_is_all_or_nothing(

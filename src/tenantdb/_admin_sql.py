@@ -234,7 +234,11 @@ class DataApiSession:
         return parse_execute(body).numberOfRecordsUpdated
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        """The rows of one statement, as dicts keyed by column label."""
+        """The rows of one statement, as dicts keyed by column label.
+
+        Outside a transaction a ``SELECT`` counts as a read: repeated after a timeout or 5xx
+        (admin reads are catalog and tracking-table queries; don't SELECT volatile functions
+        this way outside ``transaction()``)."""
         named, params = _named(sql, args)
         body = await self._call(
             lambda: self._client.execute_raw(

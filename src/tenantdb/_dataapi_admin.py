@@ -92,7 +92,8 @@ async def insert_rows(
         for record in records:
             yield [encode_value(f"c{i}", value, hint=hints[i]) for i, value in enumerate(record)]
 
-    for chunk in chunks(sets()):
+    # Module globals read per call (not default arguments), so tests can shrink them.
+    for chunk in chunks(sets(), max_bytes=MAX_REQUEST_BYTES, max_sets=MAX_SETS):
         await s.batch(sql, chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))

@@ -7,6 +7,10 @@ lock so two migrators never interleave, and runs each file in its own transactio
 ``public.tenantdb_migrations``. A file whose first line is ``-- tenantdb:no-transaction`` runs
 statement by statement in autocommit (for CREATE INDEX CONCURRENTLY).
 
+Over the RDS Data API (no VPC): pass a ``tenantdb.DataApi`` with the *admin* secret instead of
+the DSN (``tenantdb migrate --data-api`` or ``USE_DATA_API=true``): each file then runs in its
+own Data API transaction under a transaction advisory lock (docs/dataapi-admin.md).
+
 Example::
 
     import tenantdb.migrate

@@ -121,7 +121,9 @@ async def down(
     lock_timeout: float = 60.0,
     ddl_lock_timeout: float = 30.0,
 ) -> list[int]:
-    """Roll back every applied migration above version ``to`` (``to=0``: all), newest first."""
+    """Roll back every applied migration above version ``to`` (``to=0``: all), newest first.
+
+    ``dsn`` may be a ``tenantdb.DataApi`` (admin secret), as for ``up``."""
     if to < 0:
         raise MigrationError(f"down: to must be >= 0, got {to}")
     if isinstance(dsn, DataApi):
@@ -148,7 +150,9 @@ async def down(
 
 
 async def status(dsn: str | DataApi, directory: str | Path) -> list[MigrationStatus]:
-    """Every known version, from the files and the tracking table, in version order."""
+    """Every known version, from the files and the tracking table, in version order.
+
+    ``dsn`` may be a ``tenantdb.DataApi`` (admin secret), as for ``up``."""
     if isinstance(dsn, DataApi):
         from tenantdb.migrate import _dataapi_runner
 
