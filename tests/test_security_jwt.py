@@ -174,3 +174,29 @@ async def test_huge_tokens_are_rejected_before_parsing(
 def test_header_resolver_needs_explicit_trust() -> None:
     with pytest.raises(ConfigurationError):
         header_resolver(trust_proxy_headers=False)
+
+
+async def test_rejections_do_not_reveal_the_jwks_url(rsa_key: rsa.RSAPrivateKey) -> None:
+    """The 401 body carries ``str(ContextError)``: no internal URL, port or socket error."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/internal/jwks.json"
+    verifier = JwtVerifier(
+        algorithms=("RS256",), audience=AUD, issuer=ISS, jwks_url=url, jwks_timeout=2.0
+    )
+    with pytest.raises(ContextError) as info:
+        await verifier.verify(_rs256(rsa_key, _claims()))
+    assert str(port) not in str(info.value)
+    assert "internal" not in str(info.value)
+    assert "could not be fetched" in str(info.value)
+
+
+async def test_unknown_kid_is_not_echoed(jwks: JwksServer, rsa_key: rsa.RSAPrivateKey) -> None:
+    kid = "<script>alert(1)</script>"
+    with pytest.raises(ContextError) as info:
+        await _jwks_verifier(jwks).verify(_rs256(rsa_key, _claims(), kid=kid))
+    assert kid not in str(info.value)
+    assert "unknown kid" in str(info.value)

@@ -142,7 +142,10 @@ class JwtVerifier:
         try:
             return self._jwks.get_signing_key(kid).key
         except self._jwt.PyJWKClientError as exc:
-            raise ContextError(f"JWT rejected: {exc}", variable="authorization") from None
+            # PyJWT's text names the JWKS URL and the network error; the message reaches the
+            # client (the ASGI 401 body), so say only which of the two cases it was.
+            reason = "the JWKS could not be fetched" if "fetch" in str(exc) else "unknown kid"
+            raise ContextError(f"JWT rejected: {reason}", variable="authorization") from None
 
 
 def _check_algorithms(algorithms: Sequence[str]) -> list[str]:
