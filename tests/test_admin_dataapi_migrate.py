@@ -237,3 +237,17 @@ async def test_a_5xx_inside_the_files_transaction_is_not_resent(
     assert await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('t')") is None
     assert gateway.open_transactions == 0
     assert [r.state for r in await status(api, tmp_path)] == ["pending"]
+
+
+async def test_the_tenant_secret_cannot_migrate(
+    gateway: LocalDataApi, fresh_db: LocalDatabase
+) -> None:
+    """Handed the tenant secret by mistake, the runner fails before any DDL and leaves nothing
+    (the tenant role cannot SET ROLE app_owner)."""
+    with pytest.raises(MigrationError, match="SQLSTATE 42501"):
+        await up(gateway.data_api(fresh_db.name), SCHEMA_DIR)
+    assert (
+        await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('public.tenantdb_migrations')")
+        is None
+    )
+    assert gateway.open_transactions == 0

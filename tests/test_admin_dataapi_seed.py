@@ -111,3 +111,13 @@ def test_chunks_respect_the_byte_budget_and_the_set_limit() -> None:
     assert all(len(c) <= 7 for c in by_bytes) and sum(map(len, by_bytes)) == 50
     assert [s for c in by_bytes for s in c] == sets
     assert TABLES[0] == "tenants"
+
+
+async def test_the_tenant_secret_cannot_seed(
+    gateway: LocalDataApi, migrated_db: LocalDatabase
+) -> None:
+    """RLS and the tenant role's grants stop it; the one transaction leaves nothing."""
+    with pytest.raises(SeedError, match="SQLSTATE 42501"):
+        await seed(gateway.data_api(migrated_db.name), tenants=1, bookings_per_tenant=2)
+    assert set((await _counts(migrated_db.admin_dsn)).values()) == {0}
+    assert gateway.open_transactions == 0
