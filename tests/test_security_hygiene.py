@@ -288,3 +288,25 @@ async def test_tenant_batch_cancelled_midway_writes_nothing(make_db: MakeDb) -> 
             await db.tenant_batch(TenantContext(tenant_id=tenant), [write, stall, write])
         assert scope.cancelled_caught
         await _assert_clean(db, tenant, 0)
+
+
+async def test_nested_readonly_block_in_a_writable_transaction_is_refused(
+    make_db: MakeDb,
+) -> None:
+    """A nested ``readonly=True`` block would be a writable savepoint: refused, not ignored."""
+    tenant = new_tenant()
+    db = make_db(pool={"max_size": 1})
+    async with db:
+        ctx = TenantContext(tenant_id=tenant)
+        async with db.tenant(ctx) as tx:
+            with pytest.raises(errors.ConfigurationError, match="readonly"):
+                async with db.tenant(ctx, readonly=True):
+                    pass
+            await tx.exec(INSERT_ITEM, (tenant, 1, "outer still usable"))
+        async with db.tenant(ctx, readonly=True), db.tenant(ctx, readonly=True) as inner:
+            assert (await inner.one(SESSION, ())).read_only == "on"  # type: ignore[union-attr]
+        async with db.tenant(ctx, readonly=True), db.tenant(ctx) as inner:
+            # a writable request inside a read-only block stays read-only (PostgreSQL refuses
+            # writes): nothing is silently widened
+            assert (await inner.one(SESSION, ())).read_only == "on"  # type: ignore[union-attr]
+        await _assert_clean(db, tenant, 1)

@@ -86,13 +86,16 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 class _Active:
     """The tenant transaction open in one task (for nesting = savepoint)."""
 
-    __slots__ = ("ctx", "db", "task", "tx")
+    __slots__ = ("ctx", "db", "readonly", "task", "tx")
 
-    def __init__(self, db: int, task: object, ctx: TenantContext, tx: Transaction) -> None:
+    def __init__(
+        self, db: int, task: object, ctx: TenantContext, tx: Transaction, *, readonly: bool
+    ) -> None:
         self.db = db
         self.task = task
         self.ctx = ctx
         self.tx = tx
+        self.readonly = readonly
 
 
 _ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar(
@@ -432,7 +435,7 @@ class _Block:
             raise
         self._inner = inner
         if outer is None and self._ctx is not None:
-            active = _Active(id(self._db), deadline.task, self._ctx, tx)
+            active = _Active(id(self._db), deadline.task, self._ctx, tx, readonly=self._readonly)
             self._token = _ACTIVE.set(active)
         return tx
 
@@ -451,6 +454,12 @@ class _Block:
             )
         if self._isolation is not None:
             raise ConfigurationError("isolation= applies to the outermost block only")
+        if self._readonly and not active.readonly:
+            # A savepoint cannot be read-only: refuse rather than hand out a writable block.
+            raise ConfigurationError(
+                "readonly=True cannot apply to a block nested in a writable transaction "
+                "(it would be a writable savepoint); make the outermost block read-only"
+            )
         return active
 
     async def __aexit__(
