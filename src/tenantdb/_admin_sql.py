@@ -205,7 +205,7 @@ class DataApiSession:
 
         self.config = config
         self._client = DataApiClient(config, pool_size=4, connect_timeout=_CONNECT_TIMEOUT_S)
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or config.retry or RetryPolicy()  # as the tenant lane
         self._tx: str | None = None
 
     async def __aenter__(self) -> DataApiSession:
