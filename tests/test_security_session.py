@@ -175,20 +175,19 @@ async def test_temporary_table_left_by_a_transaction_does_not_shadow_the_next(
         a, c = new_tenant(), new_tenant()
         await seed_items(items_pg.admin_dsn, c, 2)
         db = make_db(pool={"max_size": 1})
+        shadow = _exec(
+            "Shadow", "CREATE TEMP TABLE items AS SELECT * FROM public.items WITH NO DATA"
+        )
         async with db:
-            async with db.tenant(TenantContext(tenant_id=a)) as tx:
-                await tx.exec(
-                    _exec(
-                        "Shadow",
-                        "CREATE TEMP TABLE items AS SELECT * FROM public.items WITH NO DATA",
-                    ),
-                    (),
-                )
-                await tx.exec(INSERT_ITEM, (a, 1, "planted by A"))
-            async with db.tenant(TenantContext(tenant_id=c)) as tx:
-                rows = await tx.many(LIST_ITEMS, ())
-                await tx.exec(INSERT_ITEM, (c, 99, "written by C"))
-            assert [r.tenant_id for r in rows] == [c, c]
+            for readonly in (True, False):  # DISCARD TEMP is allowed in READ ONLY too
+                async with db.tenant(TenantContext(tenant_id=a)) as tx:
+                    await tx.exec(shadow, ())
+                    await tx.exec(INSERT_ITEM, (a, 1, "planted by A"))
+                async with db.tenant(TenantContext(tenant_id=c), readonly=readonly) as tx:
+                    rows = await tx.many(LIST_ITEMS, ())
+                    if not readonly:
+                        await tx.exec(INSERT_ITEM, (c, 99, "written by C"))
+                assert [r.tenant_id for r in rows] == [c, c]
         assert len(await admin_rows(items_pg.admin_dsn, c)) == 3  # C's write reached the table
     finally:
         await su.execute(grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM "))
