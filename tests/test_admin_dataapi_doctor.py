@@ -208,4 +208,5 @@ async def test_from_env_with_only_the_data_api_env_reports_the_lane(
 ) -> None:
     async with Database.from_env() as db:
         health = await db.health()
-    assert health.reachable and health.lanes == ("tenant:data_api",)
+    # DB_ADMIN_SECRET_ARN is set, so the admin lane is a Data API lane too
+    assert health.reachable and health.lanes == ("admin:data_api", "tenant:data_api")

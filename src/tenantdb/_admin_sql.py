@@ -47,6 +47,7 @@ __all__ = (
     "DataApiSession",
     "admin_data_api_from_env",
     "admin_target",
+    "data_api_from_env",
     "data_api_requested",
     "encode_value",
     "tenant_data_api_from_env",
@@ -96,16 +97,17 @@ def admin_data_api_from_env(env: Mapping[str, str] | None = None) -> DataApi:
     the tenant role. Pass the admin secret explicitly.
     """
     env = os.environ if env is None else env
-    return _from_env(env, ADMIN_SECRET_VAR)
+    return data_api_from_env(env, ADMIN_SECRET_VAR)
 
 
 def tenant_data_api_from_env(env: Mapping[str, str] | None = None) -> DataApi | None:
     """The tenant-secret ``DataApi`` (``DB_SECRET_ARN``), or None when it is not set."""
     env = os.environ if env is None else env
-    return _from_env(env, "DB_SECRET_ARN") if env.get("DB_SECRET_ARN") else None
+    return data_api_from_env(env, "DB_SECRET_ARN") if env.get("DB_SECRET_ARN") else None
 
 
-def _from_env(env: Mapping[str, str], secret_var: str) -> DataApi:
+def data_api_from_env(env: Mapping[str, str], secret_var: str) -> DataApi:
+    """A ``DataApi`` from the brief's variables with the secret named by ``secret_var``."""
     needed = ("DB_CLUSTER_ARN", secret_var, "DATABASE_NAME")
     missing = [n for n in needed if not env.get(n)]
     if missing:

@@ -21,16 +21,17 @@ context, is a savepoint; with another context it raises ``ContextError`` (RLS.md
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import math
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -106,19 +107,20 @@ _ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar(
 class Database:
     """The SDK's entry point: lanes, lifecycle, transactions (see the module docstring).
 
-    ``admin`` is the admin role's DSN (BYPASSRLS: migrations, seeding, ``db.admin()``);
-    ``tenant`` the tenant role's DSN or a ``DataApi`` config (``db.tenant(ctx)``); ``pool``
-    configures the tenant lane
-    and ``admin_pool`` the admin lane (default: ``pool``). ``migrations`` is the migrations
-    directory ``health()`` compares with the database. ``validator`` is the id format this
-    database's tenant_id columns use (canonical UUIDs by default; ``tenantdb.context.slug_id``
-    for text slugs): a context validated by another validator is refused before any SQL.
+    ``admin`` is the admin role's DSN, or a ``DataApi`` config with the admin secret in a
+    Data-API-only deployment (BYPASSRLS: migrations, seeding, ``db.admin()``); ``tenant`` the
+    tenant role's DSN or a ``DataApi`` config (``db.tenant(ctx)``); ``pool`` configures the
+    tenant lane and ``admin_pool`` the admin lane (default: ``pool``). ``migrations`` is the
+    migrations directory ``health()`` compares with the database. ``validator`` is the id
+    format this database's tenant_id columns use (canonical UUIDs by default;
+    ``tenantdb.context.slug_id`` for text slugs): a context validated by another validator is
+    refused before any SQL.
     """
 
     def __init__(
         self,
         *,
-        admin: str | None = None,
+        admin: str | DataApi | None = None,
         tenant: str | DataApi | None = None,
         pool: PoolOptions | None = None,
         admin_pool: PoolOptions | None = None,
@@ -134,32 +136,28 @@ class Database:
         self._migrations = Path(migrations) if migrations is not None else None
         self._validator = validator
         self._watchdog = Watchdog()
-        self._admin = None if admin is None else self._admin_lane(admin)
-        self._tenant = None if tenant is None else self._tenant_lane(tenant)
-        self._admin_dsn = admin
-        self._tenant_dsn = tenant if isinstance(tenant, str) else None
+        self._admin = None if admin is None else self._lane("admin", admin, self._admin_options)
+        self._tenant = None if tenant is None else self._lane("tenant", tenant, self._pool_options)
+        self._admin_target = admin
+        self._tenant_target = tenant
 
     # -- construction ----------------------------------------------------------------------------
-    def _admin_lane(self, dsn: str) -> Lane:
-        _check_dsn("admin", dsn)
-        return AsyncpgLane(dsn, name="admin", options=self._admin_options, metrics=self._metrics)
-
-    def _tenant_lane(self, tenant: str | DataApi) -> Lane:
-        """The seam where the tenant transport is chosen: a DSN is asyncpg, a ``DataApi``
+    def _lane(
+        self, name: Literal["admin", "tenant"], target: str | DataApi, options: PoolOptions
+    ) -> Lane:
+        """The seam where a lane's transport is chosen: a DSN is asyncpg, a ``DataApi``
         config is the Data API lane (``tenantdb.drivers.dataapi_lane.DataApiLane``)."""
-        if isinstance(tenant, str):
-            _check_dsn("tenant", tenant)
-            return AsyncpgLane(
-                tenant, name="tenant", options=self._pool_options, metrics=self._metrics
-            )
-        if isinstance(tenant, DataApi):
+        if isinstance(target, str):
+            _check_dsn(name, target)
+            return AsyncpgLane(target, name=name, options=options, metrics=self._metrics)
+        if isinstance(target, DataApi):
             lane: Lane = _data_api_lane_class()(
-                tenant, name="tenant", options=self._pool_options, metrics=self._metrics
+                target, name=name, options=options, metrics=self._metrics
             )
             return lane
         raise ConfigurationError(
-            "tenant= must be a postgresql:// DSN or a tenantdb.DataApi, "
-            f"got {type(tenant).__name__}"
+            f"{name}= must be a postgresql:// DSN or a tenantdb.DataApi, "
+            f"got {type(target).__name__}"
         )
 
     @classmethod
@@ -168,14 +166,21 @@ class Database:
 
         ``DATABASE_URL`` is the admin lane, ``TENANT_DATABASE_URL`` the tenant lane.
         ``USE_DATA_API=true`` selects the Data API tenant lane from ``DB_CLUSTER_ARN``,
-        ``DB_SECRET_ARN``, ``DATABASE_NAME`` and ``AWS_REGION``. ``options`` are passed to the
+        ``DB_SECRET_ARN``, ``DATABASE_NAME`` and ``AWS_REGION``; without ``DATABASE_URL``,
+        ``DB_ADMIN_SECRET_ARN`` (never the tenant secret) makes the admin lane a Data API lane
+        too, so ``health()`` can check migrations and the RLS audit. ``options`` are passed to the
         constructor (``pool=``, ``migrations=``, …).
         """
         env = os.environ if environ is None else environ
-        admin = env.get("DATABASE_URL") or None
+        admin: str | DataApi | None = env.get("DATABASE_URL") or None
         tenant: str | DataApi | None
         if _flag(env, "USE_DATA_API"):
-            tenant = _data_api_from_env(env)
+            _data_api_lane_class()
+            from tenantdb._admin_sql import ADMIN_SECRET_VAR, data_api_from_env
+
+            tenant = data_api_from_env(env, "DB_SECRET_ARN")
+            if admin is None and env.get(ADMIN_SECRET_VAR):
+                admin = data_api_from_env(env, ADMIN_SECRET_VAR)
         else:
             tenant = env.get("TENANT_DATABASE_URL") or None
         if admin is None and tenant is None:
@@ -331,12 +336,12 @@ class Database:
         )
 
     async def _migrations_current(self, problems: list[str]) -> bool | None:
-        if self._migrations is None or self._admin_dsn is None:
+        if self._migrations is None or self._admin_target is None:
             return None
         from tenantdb import migrate
 
         try:
-            rows = await migrate.status(self._admin_dsn, self._migrations)
+            rows = await migrate.status(self._admin_target, self._migrations)
         except TenantDBError as exc:
             problems.append(f"migrations: {exc}")
             return False
@@ -346,28 +351,37 @@ class Database:
 
     async def _audit_passed(self, problems: list[str]) -> bool | None:
         """``tenantdb.audit`` (I-1…I-7) as the admin role, for the tenant lane's role."""
-        admin_pool = getattr(self._admin, "pool", None)
-        if admin_pool is None:
+        if self._admin is None:
             return None  # no admin lane: the catalog checks need one
         from tenantdb import audit
 
-        role = urlsplit(self._tenant_dsn).username if self._tenant_dsn else None
-        tenant_pool = getattr(self._tenant, "pool", None)
+        tenant = self._tenant_target
+        role = (urlsplit(tenant).username if isinstance(tenant, str) else None) or "app_tenant"
         try:
-            async with admin_pool.acquire() as conn:
-                if tenant_pool is None:
-                    findings = await audit.audit(conn, tenant_role=role or "app_tenant")
-                else:
-                    # catalog reads, plus read-only probes as a tenant that owns no row
-                    async with tenant_pool.acquire() as tenant_conn:
-                        findings = await audit.audit(
-                            conn, tenant_role=role or "app_tenant", tenant_conn=tenant_conn
-                        )
+            async with self._audit_connections() as (admin_conn, tenant_conn):
+                # catalog reads, plus read-only probes as a tenant that owns no row
+                findings = await audit.audit(admin_conn, tenant_role=role, tenant_conn=tenant_conn)
         except Exception as exc:  # a health probe reports problems, it does not raise
             problems.append(f"audit could not run: {type(exc).__name__}: {exc}")
             return False
         problems.extend(f"audit: {f}" for f in findings)
         return not findings
+
+    @asynccontextmanager
+    async def _audit_connections(self) -> AsyncIterator[tuple[Any, Any]]:
+        """(admin, tenant-or-None) for the audit: pooled asyncpg connections, or the
+        ``DataApi`` configs themselves (``audit.audit`` opens those per call)."""
+        admin_pool = getattr(self._admin, "pool", None)
+        tenant_pool = getattr(self._tenant, "pool", None)
+        tenant_api = self._tenant_target if isinstance(self._tenant_target, DataApi) else None
+        async with contextlib.AsyncExitStack() as stack:
+            admin_conn: Any = self._admin_target
+            if admin_pool is not None:
+                admin_conn = await stack.enter_async_context(admin_pool.acquire())
+            tenant_conn: Any = tenant_api
+            if tenant_pool is not None:
+                tenant_conn = await stack.enter_async_context(tenant_pool.acquire())
+            yield admin_conn, tenant_conn
 
 
 class _Block:
@@ -534,18 +548,3 @@ def _data_api_lane_class() -> Any:
             "installation does not have; use tenant='postgresql://…' (TENANT_DATABASE_URL)"
         ) from None
     return dataapi_lane.DataApiLane
-
-
-def _data_api_from_env(env: Mapping[str, str]) -> DataApi:
-    """The Data API tenant-lane config from the brief's variables."""
-    _data_api_lane_class()
-
-    missing = [n for n in ("DB_CLUSTER_ARN", "DB_SECRET_ARN", "DATABASE_NAME") if not env.get(n)]
-    if missing:
-        raise ConfigurationError(f"USE_DATA_API=true needs {', '.join(missing)}")
-    return DataApi(
-        resource_arn=env["DB_CLUSTER_ARN"],
-        secret_arn=env["DB_SECRET_ARN"],
-        database=env["DATABASE_NAME"],
-        region=env.get("AWS_REGION") or "us-east-1",
-    )
