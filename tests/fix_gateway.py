@@ -18,7 +18,7 @@ For short timeouts or a small connection cap, start a private gateway in the tes
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aioboto3
@@ -164,3 +164,16 @@ async def api(gateway: LocalDataApi, rds_data: Any, gateway_db: str) -> Api:
 async def tenant_api(gateway: LocalDataApi, rds_data: Any, gateway_db: str) -> Api:
     """Tenant-secret helper on the scratch database (RLS applies)."""
     return Api(rds_data, gateway, gateway_db, admin=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_carried_over(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A fault one test injected and left pending must never hit the next test's calls.
+
+    Tests clear their own faults in ``finally``; this is the backstop for the shared
+    session ``gateway`` (a leftover fault would fail an unrelated later test, order-dependent).
+    """
+    yield
+    if "gateway" in request.fixturenames:
+        gateway: LocalDataApi = request.getfixturevalue("gateway")
+        gateway.clear_faults()

@@ -23,6 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from fix_gateway import Api, open_rds_data, param
+from polling import eventually, wait_for_active_query
 
 from tenantdb.local import LocalDataApi, LocalPostgres
 from tenantdb.local.dataapi import Fault
@@ -476,7 +477,7 @@ async def test_c32_unknown_or_ended_transaction(api: Api) -> None:
 
 async def test_c33_idle_transaction_expires(local_pg: LocalPostgres, gateway_db: str) -> None:
     async with (
-        LocalDataApi(local_pg, transaction_idle_timeout=0.3) as gw,
+        LocalDataApi(local_pg, transaction_idle_timeout=1.0) as gw,
         open_rds_data(gw.endpoint_url) as client,
     ):
         api = Api(client, gw, gateway_db)
@@ -485,17 +486,22 @@ async def test_c33_idle_transaction_expires(local_pg: LocalPostgres, gateway_db:
         await api.execute(
             "insert into t(tag) values (:k)", param("k", stringValue=k), transactionId=tx
         )
-        await anyio.sleep(0.6)
+        # The reaper ends it without another call; then the id is unknown and the insert gone.
+        await eventually(lambda: _no_open_transactions(gw))
         with pytest.raises(ClientError) as err:
             await api.execute("select 1", transactionId=tx)
         assert code(err.value) == "TransactionNotFoundException"
         assert await _count(api, k) == 0
 
 
-async def test_c34_concurrent_calls_on_one_transaction(api: Api) -> None:
+async def _no_open_transactions(gw: LocalDataApi) -> bool:
+    return gw.open_transactions == 0
+
+
+async def test_c34_concurrent_calls_on_one_transaction(local_pg: LocalPostgres, api: Api) -> None:
     tx = await api.begin()
-    slow = asyncio.ensure_future(api.execute("select pg_sleep(1)", transactionId=tx))
-    await anyio.sleep(0.3)
+    slow = asyncio.ensure_future(api.execute("select pg_sleep(2) as c34", transactionId=tx))
+    await wait_for_active_query(local_pg, api.database, "pg_sleep(2) as c34")
     with pytest.raises(ClientError) as err:
         await api.execute("select 1", transactionId=tx)
     assert code(err.value) == "DatabaseErrorException"

@@ -20,6 +20,7 @@ from fix_gateway import open_rds_data
 from fix_lanes import FAST_RETRY, data_api_lane, open_lane_db
 from fix_schema import FIXTURE_COUNTS, TenantSet
 from hospitality import bookings, models, users
+from polling import wait_for_active_query
 
 from tenantdb import _codecs, errors
 from tenantdb.context import TenantContext
@@ -639,13 +640,15 @@ async def test_from_env_reaches_the_gateway_like_a_deployment(
 
 
 async def test_still_running_is_waited_out_not_failed(
-    data_api_db: Database, tenants_abc: TenantSet, gateway: LocalDataApi
+    data_api_db: Database, tenants_abc: TenantSet, gateway: LocalDataApi, local_pg: Any
 ) -> None:
     """Another caller keeps the transaction busy: the lane's call gets "Transaction is still
     running a query" and retries with backoff until the transaction is free."""
     import anyio
 
     calls = Calls(data_api_db)
+    # Enough attempts to outlast the 1 s hog (the default 20 quick ones last ~0.5 s).
+    data_api_lane(data_api_db).retry = msgspec.structs.replace(FAST_RETRY, max_attempts=1000)
     base = {"resourceArn": gateway.resource_arn, "secretArn": gateway.tenant_secret_arn}
     async with (
         open_rds_data(gateway.endpoint_url) as other,
@@ -657,10 +660,11 @@ async def test_still_running_is_waited_out_not_failed(
 
         async def hog() -> None:
             started.set()
-            await other.execute_statement(**base, sql="SELECT pg_sleep(0.3)", transactionId=tx_id)
+            await other.execute_statement(**base, sql=f"SELECT {hogging}", transactionId=tx_id)
 
+        hogging = "pg_sleep(1) AS hog"  # 1 s: our call surely arrives while it still runs
         tg.start_soon(hog)
         await started.wait()
-        await anyio.sleep(0.05)
+        await wait_for_active_query(local_pg, gateway.config.database, hogging)
         assert await bookings.count_bookings(tx) == bookings.CountBookingsRow(bookings=2)
     assert calls.counts()["ExecuteStatement"] > 2  # context + retried CountBookings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import anyio
@@ -10,6 +11,7 @@ import asyncpg
 import pytest
 from botocore.exceptions import ClientError
 from fix_gateway import Api, open_rds_data, param
+from polling import POLL_CAP, wait_for_active_query
 
 from tenantdb.local import LocalDataApi, LocalPostgres
 
@@ -36,14 +38,14 @@ async def test_reaper_rolls_back_idle_transaction_without_another_call(
     local_pg: LocalPostgres, gateway_db: str
 ) -> None:
     async with (
-        LocalDataApi(local_pg, transaction_idle_timeout=0.2) as gw,
+        LocalDataApi(local_pg, transaction_idle_timeout=1.0) as gw,
         open_rds_data(gw.endpoint_url) as client,
     ):
         api = Api(client, gw, gateway_db)
         tx = await api.begin()
         await api.execute("select 1", transactionId=tx)
         assert gw.open_transactions == 1
-        with anyio.fail_after(5):
+        with anyio.fail_after(POLL_CAP):
             while gw.open_transactions:  # noqa: ASYNC110 - polling the reaper's effect
                 await anyio.sleep(0.05)
         states = [r["state"] for r in await _gateway_backends(local_pg, gateway_db)]
@@ -72,23 +74,29 @@ async def test_max_age_ends_a_busy_transaction(local_pg: LocalPostgres, gateway_
         assert code(error) == "TransactionNotFoundException"
 
 
+_IDLE = 1.0
+"""Idle timeout of the keep-alive test: 20x the gap between its calls."""
+
+
 async def test_activity_keeps_a_transaction_alive(local_pg: LocalPostgres, gateway_db: str) -> None:
     async with (
-        LocalDataApi(local_pg, transaction_idle_timeout=0.4) as gw,
+        LocalDataApi(local_pg, transaction_idle_timeout=_IDLE) as gw,
         open_rds_data(gw.endpoint_url) as client,
     ):
         api = Api(client, gw, gateway_db)
         tx = await api.begin()
-        for _ in range(6):  # 6 x 0.15 s is longer than the idle timeout in total
+        # Calls 0.05 s apart (far below the idle timeout) for twice the idle timeout in total.
+        start = time.monotonic()
+        while time.monotonic() - start < 2 * _IDLE:
             await api.execute("select 1", transactionId=tx)
-            await anyio.sleep(0.15)
+            await anyio.sleep(0.05)
         assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
 
 
-async def test_still_running_applies_to_commit_too(api: Api) -> None:
+async def test_still_running_applies_to_commit_too(local_pg: LocalPostgres, api: Api) -> None:
     tx = await api.begin()
-    slow = asyncio.ensure_future(api.execute("select pg_sleep(0.8)", transactionId=tx))
-    await anyio.sleep(0.3)
+    slow = asyncio.ensure_future(api.execute("select pg_sleep(2) as still", transactionId=tx))
+    await wait_for_active_query(local_pg, api.database, "pg_sleep(2) as still")
     with pytest.raises(ClientError) as err:
         await api.commit(tx)
     assert err.value.response["Error"]["Message"] == "Transaction is still running a query"

@@ -25,6 +25,7 @@ from fix_database import (
     seed_items,
 )
 from fix_security import INSERT_PAIR
+from polling import wait_for_active_query
 
 from tenantdb import errors
 from tenantdb.context import TenantContext
@@ -228,8 +229,17 @@ async def test_two_tasks_sharing_one_executor_get_typed_errors(make_db: MakeDb) 
         await _assert_clean(db, tenant, 0)
 
 
+RACING_SLEEP: Query[Any] = Query(
+    name="RacingSleep",
+    command=Command.EXEC,
+    sql="SELECT pg_sleep($1) AS racing_the_commit",
+    data_api_sql="SELECT pg_sleep(:seconds) AS racing_the_commit",
+    params=(Param(name="seconds", number=1, pg_type="float8"),),
+)
+
+
 async def test_task_racing_the_commit_never_runs_on_the_next_transaction(
-    make_db: MakeDb,
+    make_db: MakeDb, items_pg: LocalDatabase
 ) -> None:
     """A child still in a query when the parent leaves the block: COMMIT cannot run over it;
     the connection is destroyed, never handed to the next tenant mid-query."""
@@ -240,8 +250,9 @@ async def test_task_racing_the_commit_never_runs_on_the_next_transaction(
 
         async def block() -> None:
             async with db.tenant(TenantContext(tenant_id=tenant)) as tx:
-                holder.append(asyncio.create_task(tx.exec(SLEEP, (0.3,))))
-                await asyncio.sleep(0.05)  # the child's query is on the wire
+                holder.append(asyncio.create_task(tx.exec(RACING_SLEEP, (5.0,))))
+                # The child's query is running server-side (5 s: still running when we leave).
+                await wait_for_active_query(items_pg.server, items_pg.name, "racing_the_commit")
 
         with pytest.raises(errors.TenantDBError):
             await block()
