@@ -107,9 +107,10 @@ async def test_500_tasks_20_tenants_10_percent_cancelled_under_a_connection_cap(
     out = Outcome()
     try:
         async with LocalDataApi(migrated_pg, max_connections=CAP, connection_timeout=60) as gw:
-            db = Database(
-                admin=migrated_pg.admin_dsn, tenant=gw.config, pool=PoolOptions(max_size=24)
-            )
+            # 500 tasks queue for 24 slots: on a loaded CI box the last ones wait longer than
+            # the default 10 s acquire timeout, which this test is not about.
+            pool = PoolOptions(max_size=24, acquire_timeout=60)
+            db = Database(admin=migrated_pg.admin_dsn, tenant=gw.config, pool=pool)
             data_api_lane(db).retry = RetryPolicy(deadline=60, base_delay=0.01, max_delay=0.2)
             async with db, anyio.create_task_group() as tg:
                 for i in range(TASKS):
