@@ -13,24 +13,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from tenantdb.errors import ConfigurationError, ContextError, error_for_sqlstate
 from tenantdb.query import Command, Query
 
 if TYPE_CHECKING:
-    from tenantdb.context import TenantContext
-    from tenantdb.drivers.lane import Isolation
+    from tenantdb.drivers.lane import TxRequest
     from tenantdb.observe import Metrics
 
 __all__ = (
     "SAVEPOINT_QUERY",
-    "TxRequest",
     "block_ended",
+    "check_request",
     "end_block",
     "record_transaction",
     "savepoint_name",
-    "tx_request",
 )
 
 SAVEPOINT_QUERY: Query[Any] = Query(
@@ -39,34 +35,11 @@ SAVEPOINT_QUERY: Query[Any] = Query(
 """The pseudo-query savepoint statements are guarded and reported as."""
 
 
-class TxRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """One ``Lane.transaction()`` call: the context (None on the admin lane) and the mode."""
-
-    ctx: TenantContext | None
-    readonly: bool
-    isolation: Isolation | None
-    statement_timeout: float | None
-
-    @property
-    def tenant_id(self) -> str | None:
-        """The tenant the metrics are recorded for (None on the admin lane)."""
-        return None if self.ctx is None else self.ctx.tenant_id
-
-
-def tx_request(
-    lane: str,
-    ctx: TenantContext | None,
-    *,
-    readonly: bool,
-    isolation: Isolation | None,
-    statement_timeout: float | None,
-) -> TxRequest:
-    """The arguments of ``Lane.transaction()``, refused when the tenant lane has no context."""
-    if lane == "tenant" and ctx is None:
+def check_request(lane: str, request: TxRequest) -> None:
+    """Refuse a tenant-lane transaction without a context (defence in depth: ``Database``
+    only builds tenant requests from a validated ``TenantContext``)."""
+    if lane == "tenant" and request.ctx is None:
         raise ContextError("the tenant lane needs a TenantContext", variable="tenant_id")
-    return TxRequest(
-        ctx=ctx, readonly=readonly, isolation=isolation, statement_timeout=statement_timeout
-    )
 
 
 async def end_block(

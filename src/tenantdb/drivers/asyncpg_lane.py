@@ -48,15 +48,14 @@ from tenantdb.drivers import _asyncpg_sql as sql
 from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers._tx_common import (
     SAVEPOINT_QUERY,
-    TxRequest,
     block_ended,
+    check_request,
     end_block,
     record_transaction,
     savepoint_name,
-    tx_request,
 )
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
-from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     ConnectionLostError,
@@ -164,21 +163,8 @@ class AsyncpgLane:
         if scope.cancelled_caught:
             pool.terminate()
 
-    def transaction(
-        self,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> AbstractAsyncContextManager[Transaction]:
-        request = tx_request(
-            self._name,
-            ctx,
-            readonly=readonly,
-            isolation=isolation,
-            statement_timeout=statement_timeout,
-        )
+    def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]:
+        check_request(self._name, request)
         return _TxScope(self, request)
 
     async def server_version(self) -> str:

@@ -42,8 +42,8 @@ from tenantdb.drivers._dataapi_tx import (
     CLEANUP_TIMEOUT_S,
     DataApiTx,
 )
-from tenantdb.drivers._tx_common import TxRequest, end_block, record_transaction, tx_request
-from tenantdb.drivers.lane import Isolation, Lane, Transaction
+from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
+from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     PoolTimeoutError,
@@ -133,21 +133,8 @@ class DataApiLane:
         with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
             await self._client.close()
 
-    def transaction(
-        self,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> AbstractAsyncContextManager[Transaction]:
-        request = tx_request(
-            self._name,
-            ctx,
-            readonly=readonly,
-            isolation=isolation,
-            statement_timeout=statement_timeout,
-        )
+    def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]:
+        check_request(self._name, request)
         return _TxScope(self, request)
 
     async def server_version(self) -> str:
