@@ -42,7 +42,7 @@ from tenantdb._deadline import Deadline, Watchdog
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.dataapi_config import DataApi
 from tenantdb.drivers.asyncpg_lane import AsyncpgLane, PoolOptions
-from tenantdb.drivers.lane import Isolation, Lane, Transaction
+from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
@@ -247,13 +247,12 @@ class Database:
         ctx.ensure_validator(self._validator)
         if self._tenant is None:
             raise ConfigurationError("this Database has no tenant lane (tenant= not given)")
-        return _Block(
-            self,
+        return self._block(
             self._tenant,
             self._pool_options,
             ctx=ctx,
             readonly=readonly,
-            isolation=_isolation(isolation),
+            isolation=isolation,
             timeout=timeout,
         )
 
@@ -299,15 +298,33 @@ class Database:
             caller=f"{caller.f_code.co_filename}:{caller.f_lineno}",
             readonly=readonly,
         )
-        return _Block(
-            self,
+        return self._block(
             self._admin,
             self._admin_options,
             ctx=None,
             readonly=readonly,
-            isolation=_isolation(isolation),
+            isolation=isolation,
             timeout=timeout,
         )
+
+    def _block(
+        self,
+        lane: Lane,
+        options: PoolOptions,
+        *,
+        ctx: TenantContext | None,
+        readonly: bool,
+        isolation: Isolation | str | None,
+        timeout: float | None,
+    ) -> _Block:
+        """The block for ``lane``; its request carries the lane's statement timeout."""
+        request = TxRequest(
+            ctx=ctx,
+            readonly=readonly,
+            isolation=_isolation(isolation),
+            statement_timeout=options.statement_timeout,
+        )
+        return _Block(self, lane, options, request, timeout=timeout)
 
     # -- observability ---------------------------------------------------------------------------
     def metrics(self) -> MetricsSnapshot:
@@ -388,14 +405,12 @@ class _Block:
     """``async with db.tenant(ctx)`` / ``db.admin()``: deadline, nesting, then the lane."""
 
     __slots__ = (
-        "_ctx",
         "_db",
         "_deadline",
         "_inner",
-        "_isolation",
         "_lane",
         "_options",
-        "_readonly",
+        "_request",
         "_timeout",
         "_token",
     )
@@ -405,18 +420,14 @@ class _Block:
         db: Database,
         lane: Lane,
         options: PoolOptions,
+        request: TxRequest,
         *,
-        ctx: TenantContext | None,
-        readonly: bool,
-        isolation: Isolation | None,
         timeout: float | None,
     ) -> None:
         self._db = db
         self._lane = lane
         self._options = options
-        self._ctx = ctx
-        self._readonly = readonly
-        self._isolation = isolation
+        self._request = request
         self._timeout = timeout
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._deadline: Deadline | None = None
@@ -426,12 +437,7 @@ class _Block:
         outer = self._outer()
         if outer is None:
             limit = self._timeout or self._options.transaction_timeout
-            inner = self._lane.transaction(
-                self._ctx,
-                readonly=self._readonly,
-                isolation=self._isolation,
-                statement_timeout=self._options.statement_timeout,
-            )
+            inner = self._lane.transaction(self._request)
         else:
             limit = self._timeout or math.inf
             inner = outer.tx.savepoint()
@@ -448,8 +454,9 @@ class _Block:
                 raise self._timed_out() from None
             raise
         self._inner = inner
-        if outer is None and self._ctx is not None:
-            active = _Active(id(self._db), deadline.task, self._ctx, tx, readonly=self._readonly)
+        ctx = self._request.ctx
+        if outer is None and ctx is not None:
+            active = _Active(id(self._db), deadline.task, ctx, tx, readonly=self._request.readonly)
             self._token = _ACTIVE.set(active)
         return tx
 
@@ -458,17 +465,18 @@ class _Block:
         active = _ACTIVE.get()
         if active is None or active.db != id(self._db) or active.task is not _current_task():
             return None
-        if self._ctx is None:
+        request = self._request
+        if request.ctx is None:
             return None  # an admin block inside a tenant block: its own transaction
-        if self._ctx != active.ctx:
+        if request.ctx != active.ctx:
             raise ContextError(
                 "a tenant transaction is already open in this task; a nested block cannot "
                 "change the tenant context (finish the outer block first)",
                 variable="tenant_id",
             )
-        if self._isolation is not None:
+        if request.isolation is not None:
             raise ConfigurationError("isolation= applies to the outermost block only")
-        if self._readonly and not active.readonly:
+        if request.readonly and not active.readonly:
             # A savepoint cannot be read-only: refuse rather than hand out a writable block.
             raise ConfigurationError(
                 "readonly=True cannot apply to a block nested in a writable transaction "

@@ -79,6 +79,20 @@ class _Counter:
         self.total_ms = 0.0
         self.latency = _Histogram()
 
+    def add_latency(self, ms: float) -> None:
+        self.total_ms += ms
+        self.latency.add(ms)
+
+    def add_query(self, rows: int, failed: bool) -> None:
+        self.queries += 1
+        self.query_errors += failed
+        self.rows += rows
+
+    def percentiles(self) -> tuple[float, float, float]:
+        """p50, p95 and p99 of the latency histogram, in milliseconds."""
+        h = self.latency
+        return h.quantile(0.50), h.quantile(0.95), h.quantile(0.99)
+
 
 class TenantStats(msgspec.Struct, frozen=True, kw_only=True):
     """One tenant's work; latency percentiles are of its transactions."""
@@ -181,11 +195,10 @@ class Metrics:
         per_query = self._per_query.get(query)
         if per_query is None:
             per_query = self._per_query[query] = _Counter()
-        _count_query(per_query, rows, failed)
-        per_query.total_ms += ms
-        per_query.latency.add(ms)
+        per_query.add_query(rows, failed)
+        per_query.add_latency(ms)
         if tenant_id is not None:
-            _count_query(self._tenant(tenant_id), rows, failed)
+            self._tenant(tenant_id).add_query(rows, failed)
         if self._log:
             event = self._logger.warning if failed else self._logger.debug
             event(
@@ -197,7 +210,7 @@ class Metrics:
                 duration_ms=round(ms, 3),
                 sqlstate=sqlstate,
                 ok=not failed,
-                **({"error": error} if error is not None else {}),
+                **_error_field(error),
             )
 
     def record_transaction(
@@ -219,8 +232,7 @@ class Metrics:
         if tenant_id is not None:
             tenant = self._tenant(tenant_id)
             tenant.errors += not ok
-            tenant.total_ms += ms
-            tenant.latency.add(ms)
+            tenant.add_latency(ms)
         if self._log:
             self._log_transaction(lane, tenant_id, ms, ok=ok, sets=context_sets, error=error)
 
@@ -240,7 +252,7 @@ class Metrics:
             duration_ms=round(ms, 3),
             ok=ok,
             context_sets=sets,
-            **({"error": error} if error is not None else {}),
+            **_error_field(error),
         )
 
     def _tenant(self, tenant_id: str) -> _Counter:
@@ -270,35 +282,34 @@ class Metrics:
         )
 
 
-def _count_query(counter: _Counter, rows: int, failed: bool) -> None:
-    counter.queries += 1
-    counter.query_errors += failed
-    counter.rows += rows
+def _error_field(error: str | None) -> dict[str, str]:
+    """The ``error`` event field, present only when there was an error."""
+    return {} if error is None else {"error": error}
 
 
 def _tenant_stats(c: _Counter) -> TenantStats:
-    h = c.latency
+    p50, p95, p99 = c.percentiles()
     return TenantStats(
-        transactions=h.count,
+        transactions=c.latency.count,
         transaction_errors=c.errors,
         queries=c.queries,
         query_errors=c.query_errors,
         rows=c.rows,
         total_latency_ms=c.total_ms,
-        p50_ms=h.quantile(0.50),
-        p95_ms=h.quantile(0.95),
-        p99_ms=h.quantile(0.99),
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
     )
 
 
 def _query_stats(c: _Counter) -> QueryStats:
-    h = c.latency
+    p50, p95, p99 = c.percentiles()
     return QueryStats(
         calls=c.queries,
         errors=c.query_errors,
         rows=c.rows,
         total_latency_ms=c.total_ms,
-        p50_ms=h.quantile(0.50),
-        p95_ms=h.quantile(0.95),
-        p99_ms=h.quantile(0.99),
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
     )

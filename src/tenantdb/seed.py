@@ -90,21 +90,27 @@ async def seed(
     plans = data.plan_tenants(tenants=tenants, bookings_per_tenant=bookings_per_tenant, seed=seed)
     counts = {t: sum(p.count(t) for p in plans) for t in data.TABLES}
     start = time.perf_counter()
+    bar = _Progress(progress, counts)
     if isinstance(admin_dsn, DataApi):
-        await _seed_data_api(
-            admin_dsn,
-            plans,
-            seed=seed,
-            reset=reset,
-            analyze=analyze,
-            bar=_Progress(progress, counts),
-        )
-        return SeedSummary(
-            seed, tuple(p.tenant_id for p in plans), counts, time.perf_counter() - start
-        )
-    conn = await _connect(admin_dsn)
+        await _seed_data_api(admin_dsn, plans, seed=seed, reset=reset, analyze=analyze, bar=bar)
+    else:
+        await _seed_asyncpg(admin_dsn, plans, seed=seed, reset=reset, analyze=analyze, bar=bar)
+    return SeedSummary(seed, tuple(p.tenant_id for p in plans), counts, time.perf_counter() - start)
+
+
+async def _seed_asyncpg(
+    dsn: str,
+    plans: list[data.TenantPlan],
+    *,
+    seed: int,
+    reset: bool,
+    analyze: bool,
+    bar: _Progress,
+) -> None:
+    """COPY every table in one transaction, then VACUUM ANALYZE (outside it)."""
+    conn = await _connect(dsn)
     try:
-        await _load(conn, plans, counts, seed=seed, reset=reset, bar=_Progress(progress, counts))
+        await _load(conn, plans, seed=seed, reset=reset, bar=bar)
         if analyze:
             await conn.execute(f"VACUUM ANALYZE {', '.join(data.TABLES)}")
     except asyncpg.PostgresError as exc:
@@ -113,7 +119,6 @@ async def seed(
         ) from exc
     finally:
         await conn.close()
-    return SeedSummary(seed, tuple(p.tenant_id for p in plans), counts, time.perf_counter() - start)
 
 
 async def _connect(dsn: str) -> asyncpg.Connection:
@@ -133,7 +138,6 @@ async def _connect(dsn: str) -> asyncpg.Connection:
 async def _load(
     conn: asyncpg.Connection,
     plans: list[data.TenantPlan],
-    counts: dict[str, int],
     *,
     seed: int,
     reset: bool,

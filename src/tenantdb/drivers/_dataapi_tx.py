@@ -18,6 +18,7 @@ import msgspec
 
 from tenantdb.drivers._dataapi_codec import QueryCache, encode_params, parse_execute
 from tenantdb.drivers._dataapi_rows import decode_result
+from tenantdb.drivers._tx_common import SAVEPOINT_QUERY, block_ended, savepoint_name
 from tenantdb.drivers.lane import Transaction
 from tenantdb.errors import (
     ConfigurationError,
@@ -147,10 +148,7 @@ class DataApiTx:
                 column=_column_of(query),
             )
         if self._closed:
-            raise ConfigurationError(
-                f"query {query.name} used a transaction after its block ended; "
-                "open a new `async with db.tenant(ctx)` block"
-            )
+            raise block_ended(query)
         if self._dead:
             raise TransactionExpiredError(
                 f"query {query.name} refused: the Data API transaction is gone, so "
@@ -274,9 +272,9 @@ class _Savepoint:
 
     async def __aenter__(self) -> DataApiTx:
         tx = self._tx
-        tx._guard(_SAVEPOINT_QUERY)
+        tx._guard(SAVEPOINT_QUERY)
         tx._depth += 1
-        self._name = f"tenantdb_sp_{tx._depth}"
+        self._name = savepoint_name(tx._depth)
         try:
             await tx._statement(f"SAVEPOINT {self._name}", [], "SAVEPOINT")
         except BaseException:
@@ -319,11 +317,6 @@ def _decode(query: Query[R], body: bytes, *, rows: bool) -> tuple[list[R], int]:
         raise QueryError(
             f"could not decode the Data API result: {type(exc).__name__}: {exc}", query=query.name
         ) from exc
-
-
-_SAVEPOINT_QUERY: Query[Any] = Query(
-    name="SAVEPOINT", command=Command.EXEC, sql="SAVEPOINT", data_api_sql="SAVEPOINT"
-)
 
 
 def _column_of(query: Query[Any]) -> str | None:

@@ -46,16 +46,23 @@ from asyncpg.pool import PoolConnectionProxy
 
 from tenantdb.drivers import _asyncpg_sql as sql
 from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
+from tenantdb.drivers._tx_common import (
+    SAVEPOINT_QUERY,
+    block_ended,
+    check_request,
+    end_block,
+    record_transaction,
+    savepoint_name,
+)
 from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
-from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     ConnectionLostError,
-    ContextError,
     TenantDBError,
     error_for_sqlstate,
 )
-from tenantdb.query import Command, Query
+from tenantdb.query import Query
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
@@ -156,17 +163,9 @@ class AsyncpgLane:
         if scope.cancelled_caught:
             pool.terminate()
 
-    def transaction(
-        self,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> AbstractAsyncContextManager[Transaction]:
-        if self._name == "tenant" and ctx is None:
-            raise ContextError("the tenant lane needs a TenantContext", variable="tenant_id")
-        return _TxScope(self, ctx, readonly, isolation, statement_timeout)
+    def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]:
+        check_request(self._name, request)
+        return _TxScope(self, request)
 
     async def server_version(self) -> str:
         """``SHOW server_version`` on a pooled connection (reads no table, sets nothing)."""
@@ -253,29 +252,18 @@ class AsyncpgLane:
 class _TxScope:
     """``async with lane.transaction(...)``: acquire, BEGIN+context, yield, COMMIT/ROLLBACK."""
 
-    __slots__ = ("_ctx", "_isolation", "_lane", "_readonly", "_statement_timeout", "_t0", "_tx")
+    __slots__ = ("_lane", "_request", "_t0", "_tx")
 
-    def __init__(
-        self,
-        lane: AsyncpgLane,
-        ctx: TenantContext | None,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> None:
+    def __init__(self, lane: AsyncpgLane, request: TxRequest) -> None:
         self._lane = lane
-        self._ctx = ctx
-        self._readonly = readonly
-        self._isolation = isolation
-        self._statement_timeout = statement_timeout
+        self._request = request
         self._t0 = 0.0
         self._tx: _AsyncpgTx | None = None
 
     async def __aenter__(self) -> _AsyncpgTx:
         self._t0 = time.perf_counter()
-        script, bound = _begin_plan(
-            self._ctx, self._readonly, self._isolation, self._statement_timeout
-        )
+        r = self._request
+        script, bound = _begin_plan(r.ctx, r.readonly, r.isolation, r.statement_timeout)
         conn = await self._lane._acquire()
         try:
             await self._begin(conn, script, bound)
@@ -283,7 +271,7 @@ class _TxScope:
             await self._lane._rollback(conn)
             self._record(ok=False, context_sets=0)
             raise
-        self._tx = _AsyncpgTx(self._lane, conn, self._ctx)
+        self._tx = _AsyncpgTx(self._lane, conn, r.ctx)
         return self._tx
 
     async def _begin(self, conn: _Conn, script: str, bound: tuple[tuple[str, str], ...]) -> None:
@@ -309,35 +297,28 @@ class _TxScope:
         tx._closed = True
         ok = False
         try:
-            if exc_type is None and not tx._broken:
-                status = await self._lane._commit(tx.connection)
-                if status != "COMMIT":
-                    raise error_for_sqlstate(
-                        "25P02",
-                        "the transaction was rolled back at COMMIT because a statement in it "
-                        "failed (the error was caught inside the block); nothing was written",
-                        query="COMMIT",
-                    )
-                ok = True
-            else:
-                await self._lane._rollback(tx.connection)
-                if exc_type is None:
-                    raise error_for_sqlstate(
-                        "25P02",
-                        "the transaction was rolled back because a statement in it failed "
-                        "(the error was caught inside the block); nothing was written",
-                        query="COMMIT",
-                    )
+            ok = await end_block(
+                exc_type,
+                broken=tx._broken,
+                commit=lambda: self._commit(tx.connection),
+                rollback=lambda: self._lane._rollback(tx.connection),
+            )
         finally:
-            self._record(ok=ok, context_sets=0 if self._ctx is None else 1)
+            self._record(ok=ok, context_sets=0 if self._request.ctx is None else 1)
+
+    async def _commit(self, conn: _Conn) -> None:
+        if await self._lane._commit(conn) != "COMMIT":
+            raise error_for_sqlstate(
+                "25P02",
+                "the transaction was rolled back at COMMIT because a statement in it "
+                "failed (the error was caught inside the block); nothing was written",
+                query="COMMIT",
+            )
 
     def _record(self, *, ok: bool, context_sets: int) -> None:
-        self._lane._metrics.record_transaction(
-            lane=self._lane.name,
-            tenant_id=None if self._ctx is None else self._ctx.tenant_id,
-            duration_s=time.perf_counter() - self._t0,
-            ok=ok,
-            context_sets=context_sets,
+        lane = self._lane
+        record_transaction(
+            lane._metrics, lane.name, self._request, self._t0, ok=ok, context_sets=context_sets
         )
 
 
@@ -363,10 +344,7 @@ class _AsyncpgTx:
     # -- guards and bookkeeping ------------------------------------------------------------------
     def _guard(self, query: Query[Any]) -> _Conn:
         if self._closed:
-            raise ConfigurationError(
-                f"query {query.name} used a transaction after its block ended; "
-                "open a new `async with db.tenant(ctx)` block"
-            )
+            raise block_ended(query)
         conn = self.connection
         try:
             in_transaction = conn.is_in_transaction()
@@ -517,9 +495,9 @@ class _Savepoint:
 
     async def __aenter__(self) -> _AsyncpgTx:
         tx = self._tx
-        conn = tx._guard(_SAVEPOINT_QUERY)
+        conn = tx._guard(SAVEPOINT_QUERY)
         tx._depth += 1
-        self._name = f"tenantdb_sp_{tx._depth}"
+        self._name = savepoint_name(tx._depth)
         try:
             await conn.execute(f"SAVEPOINT {self._name}")
         except BaseException as exc:
@@ -555,11 +533,6 @@ class _Savepoint:
             tx._broken = True  # timed out: the outer block must roll back, not commit
         elif exc_type is not None:
             tx._broken = False  # a savepoint opens only in a healthy transaction: undone
-
-
-_SAVEPOINT_QUERY: Query[Any] = Query(
-    name="SAVEPOINT", command=Command.EXEC, sql="SAVEPOINT", data_api_sql="SAVEPOINT"
-)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -42,14 +42,13 @@ from tenantdb.drivers._dataapi_tx import (
     CLEANUP_TIMEOUT_S,
     DataApiTx,
 )
-from tenantdb.drivers.lane import Isolation, Lane, Transaction
+from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
+from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
-    ContextError,
     PoolTimeoutError,
     QueryError,
     TenantDBError,
-    error_for_sqlstate,
 )
 
 if TYPE_CHECKING:
@@ -134,17 +133,9 @@ class DataApiLane:
         with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
             await self._client.close()
 
-    def transaction(
-        self,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> AbstractAsyncContextManager[Transaction]:
-        if self._name == "tenant" and ctx is None:
-            raise ContextError("the tenant lane needs a TenantContext", variable="tenant_id")
-        return _TxScope(self, ctx, readonly, isolation, statement_timeout)
+    def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]:
+        check_request(self._name, request)
+        return _TxScope(self, request)
 
     async def server_version(self) -> str:
         client = self.client
@@ -231,30 +222,11 @@ def _context_statement(
 class _TxScope:
     """``async with lane.transaction(...)``: Begin, context, yield, Commit/Rollback."""
 
-    __slots__ = (
-        "_ctx",
-        "_isolation",
-        "_lane",
-        "_readonly",
-        "_slot",
-        "_statement_timeout",
-        "_t0",
-        "_tx",
-    )
+    __slots__ = ("_lane", "_request", "_slot", "_t0", "_tx")
 
-    def __init__(
-        self,
-        lane: DataApiLane,
-        ctx: TenantContext | None,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> None:
+    def __init__(self, lane: DataApiLane, request: TxRequest) -> None:
         self._lane = lane
-        self._ctx = ctx
-        self._readonly = readonly
-        self._isolation = isolation
-        self._statement_timeout = statement_timeout
+        self._request = request
         self._t0 = 0.0
         self._tx: DataApiTx | None = None
         self._slot: anyio.Semaphore | None = None
@@ -274,7 +246,8 @@ class _TxScope:
         except BaseException:
             self._free()
             raise
-        tx = DataApiTx(lane, client, tx_id, self._ctx, readonly=self._readonly)
+        request = self._request
+        tx = DataApiTx(lane, client, tx_id, request.ctx, readonly=request.readonly)
         try:
             await self._prepare(tx)
         except BaseException:
@@ -291,19 +264,20 @@ class _TxScope:
             slot.release()
 
     async def _prepare(self, tx: DataApiTx) -> None:
-        if self._isolation is not None:
+        r = self._request
+        if r.isolation is not None:
             try:
-                await tx._statement(_ISOLATION_SQL[self._isolation], [], "SET TRANSACTION")
+                await tx._statement(_ISOLATION_SQL[r.isolation], [], "SET TRANSACTION")
             except QueryError as exc:
                 if exc.sqlstate == "25001":
                     raise ConfigurationError(
                         "this Data API endpoint ran a statement before ours, so PostgreSQL "
-                        f"refuses isolation={self._isolation.value!r}; use the default "
+                        f"refuses isolation={r.isolation.value!r}; use the default "
                         "isolation (READ COMMITTED) on the Data API lane"
                     ) from exc
                 raise
         sql, params = _context_statement(
-            self._ctx, readonly=self._readonly, statement_timeout=self._statement_timeout
+            r.ctx, readonly=r.readonly, statement_timeout=r.statement_timeout
         )
         if sql:
             await tx._statement(sql, params, "BEGIN", idempotent=True)
@@ -319,31 +293,23 @@ class _TxScope:
         tx._closed = True
         ok = False
         try:
-            if exc_type is None and not tx._broken:
-                await tx._commit()
-                ok = True
-            else:
-                await tx._rollback()
-                if exc_type is None:
-                    raise error_for_sqlstate(
-                        "25P02",
-                        "the transaction was rolled back because a statement in it failed "
-                        "(the error was caught inside the block); nothing was written",
-                        query="COMMIT",
-                    )
+            ok = await end_block(
+                exc_type, broken=tx._broken, commit=tx._commit, rollback=tx._rollback
+            )
         finally:
             self._free()
             self._record(ok=ok, error=None if ok else "rollback")
 
     def _record(self, *, ok: bool, error: str | None) -> None:
-        ctx = self._ctx
-        self._lane._metrics.record_transaction(
-            lane=self._lane.name,
-            tenant_id=None if ctx is None else ctx.tenant_id,
-            duration_s=time.perf_counter() - self._t0,
+        lane = self._lane
+        record_transaction(
+            lane._metrics,
+            lane.name,
+            self._request,
+            self._t0,
             ok=ok,
-            context_sets=0 if ctx is None else 1,
-            error=None if ok else error,
+            context_sets=0 if self._request.ctx is None else 1,
+            error=error,
         )
 
 

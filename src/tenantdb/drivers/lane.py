@@ -12,11 +12,12 @@ Contract a lane must keep (RLS.md §1.7, §2.12-2.14, invariants I-12…I-15):
     Create and dispose of the transport (pool, HTTP client). ``close()`` is idempotent and must
     not wait forever: it closes gracefully within its own finite timeout, then terminates.
 
-``transaction(ctx, readonly=, isolation=, statement_timeout=)``
+``transaction(request)``
     An async context manager yielding a :class:`Transaction` (an ``Executor`` plus
-    ``savepoint()``):
+    ``savepoint()``) for a :class:`TxRequest` (context, read-only flag, isolation, statement
+    timeout; built once by ``Database`` and passed down unchanged):
 
-    * ``ctx`` is a validated ``TenantContext`` (tenant lane) or ``None`` (admin lane: no
+    * ``request.ctx`` is a validated ``TenantContext`` (tenant lane) or ``None`` (admin lane: no
       ``app.*`` variables are set at all, so RLS-protected code run there as the tenant role
       would see nothing).
     * Every ``app.*`` variable of ``ctx.settings()`` is set **transaction-locally**
@@ -54,12 +55,14 @@ import enum
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
+import msgspec
+
 from tenantdb.drivers.base import Executor
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
 
-__all__ = ("Isolation", "Lane", "Transaction")
+__all__ = ("Isolation", "Lane", "Transaction", "TxRequest")
 
 
 class Isolation(enum.StrEnum):
@@ -68,6 +71,23 @@ class Isolation(enum.StrEnum):
     READ_COMMITTED = "read committed"
     REPEATABLE_READ = "repeatable read"
     SERIALIZABLE = "serializable"
+
+
+class TxRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One transaction as ``Database`` asks a lane for it (immutable, built once per block)."""
+
+    ctx: TenantContext | None
+    """The validated context; None on the admin lane (no ``app.*`` variable is set)."""
+    readonly: bool = False
+    isolation: Isolation | None = None
+    """None: the server's default level."""
+    statement_timeout: float | None = None
+    """Seconds, applied transaction-locally; None: the role's default."""
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant the metrics are recorded for (None on the admin lane)."""
+        return None if self.ctx is None else self.ctx.tenant_id
 
 
 class Transaction(Executor, Protocol):
@@ -95,13 +115,6 @@ class Lane(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(
-        self,
-        ctx: TenantContext | None,
-        *,
-        readonly: bool,
-        isolation: Isolation | None,
-        statement_timeout: float | None,
-    ) -> AbstractAsyncContextManager[Transaction]: ...
+    def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]: ...
 
     async def server_version(self) -> str: ...

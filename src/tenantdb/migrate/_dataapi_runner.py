@@ -30,36 +30,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from tenantdb._admin_sql import DataApiSession
-from tenantdb._sqllex import SqlLexError, split_statements
 from tenantdb.dataapi_config import DataApi
 from tenantdb.errors import QueryError, TenantDBError
 from tenantdb.migrate._errors import MigrationError
 from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
 from tenantdb.migrate._runner import (
-    _LOCK_KEY,
-    _LOCK_POLL_S,
+    _CREATE_TRACKING,
     DEFAULT_OWNER_ROLE,
     TRACKING_TABLE,
     MigrationStatus,
     _Applied,
-    _refuse_out_of_order,
-    _status_of,
+    _details,
+    _doomed,
+    _forget,
+    _line_at,
+    _millis,
+    _outcome,
+    _pending,
+    _poll_lock,
+    _record,
+    _set_role,
+    _statements,
+    _statuses,
     _verify,
 )
 
 __all__ = ("down", "status", "up")
 
-_CREATE_TRACKING = (
-    f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
-    " version bigint PRIMARY KEY,"
-    " name text NOT NULL,"
-    " checksum text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now(),"
-    " duration_ms double precision NOT NULL)"
-)
 _READ_TRACKING = (
     f"SELECT version, name, checksum, applied_at::text AS applied_at, duration_ms"
     f" FROM {TRACKING_TABLE}"
@@ -84,10 +82,7 @@ async def up(
             async with s.transaction():
                 applied = await _lock_and_read(s, owner, lock_timeout, ddl_lock_timeout)
                 _verify(files, applied)
-                pending = [
-                    f for f in files if f.version not in applied and (to is None or f.version <= to)
-                ]
-                _refuse_out_of_order(pending, applied)
+                pending = _pending(files, applied, to)
                 if not pending:
                     return done
                 nxt = pending[0]
@@ -125,7 +120,7 @@ async def down(
             async with s.transaction():
                 applied = await _lock_and_read(s, owner, lock_timeout, ddl_lock_timeout)
                 _verify(files, applied)
-                doomed = sorted((v for v in applied if v > to), reverse=True)
+                doomed = _doomed(applied, to)
                 if not doomed:
                     return done
                 nxt = by_version[doomed[0]]
@@ -152,7 +147,7 @@ async def status(config: DataApi, directory: str | Path) -> list[MigrationStatus
                 f"cannot read {TRACKING_TABLE}: SQLSTATE {exc.sqlstate}: {exc.message}",
                 sqlstate=exc.sqlstate,
             ) from exc
-    return [_status_of(v, files.get(v), applied.get(v)) for v in sorted({*files, *applied})]
+    return _statuses(files, applied)
 
 
 # -- one file's transaction --------------------------------------------------------------------
@@ -180,23 +175,9 @@ async def _lock_and_read(
     s: DataApiSession, owner: str, lock_wait_s: float, ddl_lock_timeout: float
 ) -> dict[int, _Applied]:
     """Take the transaction advisory lock, then read the tracking table under it."""
-    deadline = time.monotonic() + lock_wait_s
-    # Polling the try-variant: a blocking pg_advisory_xact_lock would run into the Data API's
-    # 45 s statement limit (and its cancellation) instead of our lock_timeout.
-    while not await s.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
-        if time.monotonic() >= deadline:
-            holder = await s.fetchval(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1",
-                _LOCK_KEY,
-            )
-            raise MigrationError(
-                f"another migrator (backend pid {holder}) held the migration lock for more "
-                f"than {lock_wait_s:g} s; retry later or raise lock_timeout"
-            )
-        await anyio.sleep(_LOCK_POLL_S)
-    await s.execute(f"SET LOCAL lock_timeout = '{max(int(ddl_lock_timeout * 1000), 1)}ms'")
-    await s.execute(f"SET LOCAL ROLE {_quote(owner)}")
+    await _poll_lock(s, "SELECT pg_try_advisory_xact_lock($1)", lock_wait_s)
+    await s.execute(f"SET LOCAL lock_timeout = '{_millis(ddl_lock_timeout)}'")
+    await _set_role(s, owner, local=True)
     await s.execute(_CREATE_TRACKING)
     return await _read(s)
 
@@ -243,33 +224,9 @@ async def _apply_outside(
             await _record(s, migration, (time.perf_counter() - start) * 1000)
 
 
-async def _record(s: DataApiSession, migration: MigrationFile, duration_ms: float) -> None:
-    await s.execute(
-        f"INSERT INTO {TRACKING_TABLE} (version, name, checksum, duration_ms)"
-        " VALUES ($1, $2, $3, $4)",
-        migration.version,
-        migration.name,
-        migration.checksum,
-        duration_ms,
-    )
-
-
-async def _forget(s: DataApiSession, migration: MigrationFile) -> None:
-    await s.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
-
-
 async def _run_script(s: DataApiSession, path: Path, sql: str, *, transactional: bool) -> None:
     """One ExecuteStatement per statement (the Data API rejects multi-statement SQL)."""
-    try:
-        statements = split_statements(sql)
-    except SqlLexError as exc:
-        raise MigrationError(
-            f"{path.name}: cannot split into statements: {exc}", path=str(path)
-        ) from exc
-    cursor = 0
-    for statement in statements:
-        offset = max(sql.find(statement, cursor), 0)
-        cursor = offset + len(statement)
+    for offset, statement in _statements(path, sql):
         try:
             if transactional:
                 await s.execute(statement)
@@ -282,32 +239,14 @@ async def _run_script(s: DataApiSession, path: Path, sql: str, *, transactional:
 def _migration_error(
     path: Path, sql: str, offset: int, exc: TenantDBError, *, transactional: bool
 ) -> MigrationError:
-    outcome = (
-        "failed and was rolled back"
-        if transactional
-        else "failed (no-transaction file: the statements before this one stay applied)"
-    )
-    line_no = sql.count("\n", 0, offset) + 1
-    lines = sql.splitlines()
-    line = lines[line_no - 1].strip() if line_no <= len(lines) else ""
+    line_no, line = _line_at(sql, offset + 1)
     sqlstate: str | None = getattr(exc, "sqlstate", None)
     text = getattr(exc, "message", None) or str(exc)
-    detail = "".join(
-        f"\n  {label}: {value}"
-        for label, value in (
-            ("detail", getattr(exc, "detail", None)),
-            ("hint", getattr(exc, "hint", None)),
-        )
-        if value
-    )
+    detail = _details(exc, ("detail", "hint"))
     code = f"SQLSTATE {sqlstate}: " if sqlstate else f"{type(exc).__name__}: "
     return MigrationError(
-        f"{path.name} {outcome}: {code}{text} at line {line_no}: {line}{detail}",
+        f"{path.name} {_outcome(transactional)}: {code}{text} at line {line_no}: {line}{detail}",
         path=str(path),
         sqlstate=sqlstate,
         position=offset + 1,
     )
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

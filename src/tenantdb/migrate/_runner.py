@@ -4,16 +4,20 @@ The runner connects as the admin role and runs every file under ``SET LOCAL ROLE
 so the objects it creates are owned by the owner role, never by the login role. The
 tracking row is written in the same transaction as the migration: a failed file leaves the
 database exactly as it was.
+
+What does not depend on the transport (the tracking table's SQL, the advisory-lock poll, which
+files to apply or revert, splitting a file into statements, the error text) is written once
+here, against ``AdminSql``, and serves the Data API runner (``_dataapi_runner``) too.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 import asyncpg
@@ -23,6 +27,9 @@ from tenantdb._sqllex import SqlLexError, split_statements
 from tenantdb.dataapi_config import DataApi
 from tenantdb.migrate._errors import MigrationError
 from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
+
+if TYPE_CHECKING:
+    from tenantdb._admin_sql import AdminSql
 
 __all__ = (
     "DEFAULT_OWNER_ROLE",
@@ -39,6 +46,14 @@ TRACKING_TABLE = "public.tenantdb_migrations"
 _LOCK_KEY = 0x74656E616E746462
 _LOCK_POLL_S = 0.1
 _CONNECT_TIMEOUT_S = 10.0
+_CREATE_TRACKING = (
+    f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
+    " version bigint PRIMARY KEY,"
+    " name text NOT NULL,"
+    " checksum text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now(),"
+    " duration_ms double precision NOT NULL)"
+)
 
 State = Literal["applied", "pending", "changed", "missing-file"]
 
@@ -105,8 +120,7 @@ async def up(
         await _ensure_tracking_table(conn, owner)
         applied = await _applied(conn)
         _verify(files, applied)
-        pending = [f for f in files if f.version not in applied and (to is None or f.version <= to)]
-        _refuse_out_of_order(pending, applied)
+        pending = _pending(files, applied, to)
         for migration in pending:
             await _apply(conn, migration, owner)
         return [m.version for m in pending]
@@ -143,7 +157,7 @@ async def down(
         await _ensure_tracking_table(conn, owner)
         applied = await _applied(conn)
         _verify(list(files.values()), applied)
-        doomed = sorted((v for v in applied if v > to), reverse=True)
+        doomed = _doomed(applied, to)
         for version in doomed:
             await _revert(conn, files[version], owner)
         return doomed
@@ -167,6 +181,13 @@ async def status(dsn: str | DataApi, directory: str | Path) -> list[MigrationSta
         ) from exc
     finally:
         await conn.close()
+    return _statuses(files, applied)
+
+
+def _statuses(
+    files: dict[int, MigrationFile], applied: dict[int, _Applied]
+) -> list[MigrationStatus]:
+    """One row per version known to the files or the tracking table, in version order."""
     return [_status_of(v, files.get(v), applied.get(v)) for v in sorted({*files, *applied})]
 
 
@@ -188,7 +209,7 @@ async def _connect(dsn: str, *, ddl_lock_timeout: float | None = None) -> asyncp
     if ddl_lock_timeout is not None:
         # A DDL statement queued behind a long transaction would otherwise wait forever and
         # block every query behind it; a file may still `SET LOCAL lock_timeout` itself.
-        settings["lock_timeout"] = f"{max(int(ddl_lock_timeout * 1000), 1)}ms"
+        settings["lock_timeout"] = _millis(ddl_lock_timeout)
     try:
         return await asyncpg.connect(
             dsn,
@@ -208,7 +229,7 @@ async def _locked(
     """A connection holding the migration lock; two migrators never interleave."""
     conn = await _connect(dsn, ddl_lock_timeout=ddl_lock_timeout)
     try:
-        await _acquire_lock(conn, lock_wait_s)
+        await _poll_lock(conn, "SELECT pg_try_advisory_lock($1)", lock_wait_s)
         yield conn
     except asyncpg.PostgresError as exc:
         raise MigrationError(
@@ -219,11 +240,16 @@ async def _locked(
             await conn.close()  # closing the session releases the advisory lock
 
 
-async def _acquire_lock(conn: asyncpg.Connection, lock_wait_s: float) -> None:
-    # Polling pg_try_advisory_lock instead of a blocking pg_advisory_lock under a cancel
-    # scope: cancelling a running query would leave the connection in an unknown state.
+async def _poll_lock(conn: AdminSql, try_lock: str, lock_wait_s: float) -> None:
+    """Poll ``try_lock`` (a ``pg_try_advisory[_xact]_lock($1)`` on the migration key) until it
+    returns true, for at most ``lock_wait_s`` seconds; then name the backend holding the lock.
+
+    Polling, not a blocking ``pg_advisory_lock`` under a cancel scope: cancelling a running
+    query would leave an asyncpg connection in an unknown state, and on the Data API a blocking
+    call would run into its 45 s statement limit instead of our ``lock_timeout``.
+    """
     deadline = time.monotonic() + lock_wait_s
-    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+    while not await conn.fetchval(try_lock, _LOCK_KEY):
         if time.monotonic() >= deadline:
             holder = await conn.fetchval(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -240,14 +266,7 @@ async def _acquire_lock(conn: asyncpg.Connection, lock_wait_s: float) -> None:
 async def _ensure_tracking_table(conn: asyncpg.Connection, owner: str) -> None:
     async with conn.transaction():
         await _set_role(conn, owner, local=True)
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
-            " version bigint PRIMARY KEY,"
-            " name text NOT NULL,"
-            " checksum text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now(),"
-            " duration_ms double precision NOT NULL)"
-        )
+        await conn.execute(_CREATE_TRACKING)
 
 
 async def _applied(conn: asyncpg.Connection) -> dict[int, _Applied]:
@@ -276,6 +295,20 @@ def _verify(files: list[MigrationFile], applied: dict[int, _Applied]) -> None:
             )
 
 
+def _pending(
+    files: list[MigrationFile], applied: dict[int, _Applied], to: int | None
+) -> list[MigrationFile]:
+    """The files still to apply (through version ``to``), refused when one is out of order."""
+    pending = [f for f in files if f.version not in applied and (to is None or f.version <= to)]
+    _refuse_out_of_order(pending, applied)
+    return pending
+
+
+def _doomed(applied: dict[int, _Applied], to: int) -> list[int]:
+    """The applied versions ``down`` reverts, newest first."""
+    return sorted((v for v in applied if v > to), reverse=True)
+
+
 def _refuse_out_of_order(pending: list[MigrationFile], applied: dict[int, _Applied]) -> None:
     newest = max(applied, default=0)
     late = [m for m in pending if m.version < newest]
@@ -302,15 +335,14 @@ async def _apply(conn: asyncpg.Connection, migration: MigrationFile, owner: str)
 
 async def _revert(conn: asyncpg.Connection, migration: MigrationFile, owner: str) -> None:
     sql = migration.down_sql()
-    forget = f"DELETE FROM {TRACKING_TABLE} WHERE version = $1"
     if no_transaction(sql):
         await _run_outside_transaction(conn, migration.down_path, sql, owner)
-        await conn.execute(forget, migration.version)
+        await _forget(conn, migration)
         return
     async with conn.transaction():
         await _set_role(conn, owner, local=True)
         await _run_script(conn, migration.down_path, sql, transactional=True)
-        await conn.execute(forget, migration.version)
+        await _forget(conn, migration)
 
 
 async def _run_outside_transaction(
@@ -330,6 +362,13 @@ async def _run_script(
 ) -> None:
     """One statement at a time (simple protocol), so an error names its statement's line
     even when the server gives no position (runtime errors never do)."""
+    for offset, statement in _statements(path, sql):
+        async with _wrapped(path, sql, offset=offset, transactional=transactional):
+            await conn.execute(statement)
+
+
+def _statements(path: Path, sql: str) -> Iterator[tuple[int, str]]:
+    """Each statement of a migration file with its character offset in ``sql``."""
     try:
         statements = split_statements(sql)
     except SqlLexError as exc:
@@ -340,11 +379,10 @@ async def _run_script(
     for statement in statements:
         offset = max(sql.find(statement, cursor), 0)
         cursor = offset + len(statement)
-        async with _wrapped(path, sql, offset=offset, transactional=transactional):
-            await conn.execute(statement)
+        yield offset, statement
 
 
-async def _record(conn: asyncpg.Connection, migration: MigrationFile, duration_ms: float) -> None:
+async def _record(conn: AdminSql, migration: MigrationFile, duration_ms: float) -> None:
     await conn.execute(
         f"INSERT INTO {TRACKING_TABLE} (version, name, checksum, duration_ms)"
         " VALUES ($1, $2, $3, $4)",
@@ -355,9 +393,18 @@ async def _record(conn: asyncpg.Connection, migration: MigrationFile, duration_m
     )
 
 
-async def _set_role(conn: asyncpg.Connection, role: str, *, local: bool) -> None:
+async def _forget(conn: AdminSql, migration: MigrationFile) -> None:
+    await conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = $1", migration.version)
+
+
+async def _set_role(conn: AdminSql, role: str, *, local: bool) -> None:
     quoted = '"' + role.replace('"', '""') + '"'
     await conn.execute(f"SET {'LOCAL ' if local else ''}ROLE {quoted}")
+
+
+def _millis(seconds: float) -> str:
+    """A ``lock_timeout`` value: whole milliseconds, at least 1 (0 would mean no limit)."""
+    return f"{max(int(seconds * 1000), 1)}ms"
 
 
 @asynccontextmanager
@@ -368,12 +415,7 @@ async def _wrapped(
     try:
         yield
     except asyncpg.PostgresError as exc:
-        outcome = (
-            "failed and was rolled back"
-            if transactional
-            else "failed (no-transaction file: the statements before this one stay applied)"
-        )
-        raise _migration_error(path, sql, offset, exc, outcome) from exc
+        raise _migration_error(path, sql, offset, exc, _outcome(transactional)) from exc
     except (OSError, asyncpg.InterfaceError) as exc:
         raise MigrationError(f"{path.name}: connection failed: {exc}", path=str(path)) from exc
 
@@ -383,24 +425,35 @@ def _migration_error(
 ) -> MigrationError:
     raw = getattr(exc, "position", None)
     position = offset + int(raw) if raw else offset + 1
-    line_no = sql.count("\n", 0, position - 1) + 1
-    lines = sql.splitlines()
-    line = lines[line_no - 1].strip() if line_no <= len(lines) else ""
-    detail = "".join(
-        f"\n  {label}: {text}"
-        for label, text in (
-            ("detail", getattr(exc, "detail", None)),
-            ("hint", getattr(exc, "hint", None)),
-            ("context", getattr(exc, "context", None)),
-        )
-        if text
-    )
+    line_no, line = _line_at(sql, position)
+    detail = _details(exc, ("detail", "hint", "context"))
     return MigrationError(
         f"{path.name} {outcome}: SQLSTATE {exc.sqlstate}: "
         f"{exc.args[0] if exc.args else exc} at line {line_no}: {line}{detail}",
         path=str(path),
         sqlstate=exc.sqlstate,
         position=position,
+    )
+
+
+def _outcome(transactional: bool) -> str:
+    """What a failed statement left behind, for the error message."""
+    if transactional:
+        return "failed and was rolled back"
+    return "failed (no-transaction file: the statements before this one stay applied)"
+
+
+def _line_at(sql: str, position: int) -> tuple[int, str]:
+    """The 1-based line number and stripped text of the 1-based character ``position``."""
+    line_no = sql.count("\n", 0, position - 1) + 1
+    lines = sql.splitlines()
+    return line_no, lines[line_no - 1].strip() if line_no <= len(lines) else ""
+
+
+def _details(exc: BaseException, labels: tuple[str, ...]) -> str:
+    """The server's ``detail`` / ``hint`` / ``context`` fields that are set, one line each."""
+    return "".join(
+        f"\n  {label}: {text}" for label in labels if (text := getattr(exc, label, None))
     )
 
 
