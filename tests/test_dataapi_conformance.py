@@ -374,7 +374,7 @@ async def _backend_busy(local_pg: LocalPostgres, database: str, pid: int) -> boo
 
 async def test_c28_statement_timeout_cancels(local_pg: LocalPostgres, gateway_db: str) -> None:
     async with (
-        LocalDataApi(local_pg, statement_timeout=0.3) as gw,
+        LocalDataApi(local_pg, statement_timeout=0.6) as gw,
         open_rds_data(gw.endpoint_url) as client,
     ):
         api = Api(client, gw, gateway_db)

@@ -573,8 +573,8 @@ async def _open_other(db: Database, tenants: TenantSet, failures: list[BaseExcep
 _SLEEP = Query(
     name="Sleep",
     command=Command.ONE,
-    sql="SELECT pg_sleep(1)::text",
-    data_api_sql="SELECT pg_sleep(1)::text",
+    sql="SELECT pg_sleep(3)::text",
+    data_api_sql="SELECT pg_sleep(3)::text",
     from_record=lambda r: r[0],
 )
 
@@ -583,7 +583,8 @@ async def test_the_services_statement_timeout_is_typed_and_outcome_unknown(
     tenants_abc: TenantSet, local_pg: Any
 ) -> None:
     options = PoolOptions(statement_timeout=None)
-    async with LocalDataApi(local_pg, statement_timeout=0.2) as gw:
+    # 0.6 s: every other call of the transaction must fit under it, even on a busy machine.
+    async with LocalDataApi(local_pg, statement_timeout=0.6) as gw:
         for readonly in (False, True):
             async with open_lane_db("data_api", tenants_abc, gw, pool=options) as db:
                 with pytest.raises(errors.StatementTimeoutError) as info:

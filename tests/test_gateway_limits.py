@@ -106,7 +106,7 @@ async def test_statement_timeout_leaves_the_connection_usable(
     local_pg: LocalPostgres, gateway_db: str
 ) -> None:
     async with (
-        LocalDataApi(local_pg, statement_timeout=0.2, max_connections=1) as gw,
+        LocalDataApi(local_pg, statement_timeout=0.6, max_connections=1) as gw,
         open_rds_data(gw.endpoint_url) as client,
     ):
         api = Api(client, gw, gateway_db)
