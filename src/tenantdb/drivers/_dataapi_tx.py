@@ -28,7 +28,7 @@ from tenantdb.errors import (
     TransactionExpiredError,
     UnsupportedQueryError,
 )
-from tenantdb.query import Command, Param, Query
+from tenantdb.query import Command, Query
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
@@ -61,6 +61,7 @@ class DataApiTx:
         "_client",
         "_closed",
         "_ctx",
+        "_cursors",
         "_dead",
         "_depth",
         "_lane",
@@ -88,6 +89,7 @@ class DataApiTx:
         self._broken = False
         self._dead = False
         self._depth = 0
+        self._cursors = 0
 
     # -- calls -----------------------------------------------------------------------------------
     async def _statement(
@@ -184,12 +186,15 @@ class DataApiTx:
     async def stream(
         self, query: Query[R], args: Sequence[object], *, page_size: int = 500
     ) -> AsyncIterator[R]:
-        """Rows in LIMIT/OFFSET pages of ``page_size`` inside this transaction.
+        """Rows through a server-side cursor in this transaction, ``page_size`` per call.
 
-        The Data API has no cursor API and a 1 MiB response limit; the query is wrapped as
-        ``SELECT * FROM (<query>) LIMIT :n OFFSET :k``, one call per page, in the same
-        transaction (same tenant, same snapshot under REPEATABLE READ). A page over 1 MiB
-        raises ``ResultTooLargeError`` naming the query: use a smaller ``page_size``.
+        The Data API has no cursor operation and a 1 MiB response limit, but a cursor lives as
+        long as the transaction: ``DECLARE … NO SCROLL CURSOR FOR <query>`` once, then one
+        ``FETCH FORWARD n`` call per page, each carrying the transactionId. The query runs
+        once and every page comes from the snapshot taken at DECLARE, so pages neither repeat
+        nor skip rows whatever commits meanwhile (LIMIT/OFFSET pages would). A page over 1 MiB
+        raises ``ResultTooLargeError`` naming the query: use a smaller ``page_size``. COMMIT
+        or ROLLBACK closes the cursor.
         """
         if page_size < 1:
             raise ConfigurationError("page_size must be >= 1")
@@ -197,15 +202,15 @@ class DataApiTx:
             for row in await self.many(query, args):
                 yield row
             return
-        page_query = _paged(query)
-        offset = 0
+        self._cursors += 1
+        declare, fetch = _cursor_queries(query, self._cursors, page_size)
+        await self.exec(declare, args)
         while True:
-            rows = await self.many(page_query, (*args, page_size, offset))
+            rows = await self.many(fetch, ())
             for row in rows:
                 yield row
             if len(rows) < page_size:
                 return
-            offset += page_size
 
     async def exec(self, query: Query[Any], args: Sequence[object]) -> None:
         await self._run(query, args, rows=False)
@@ -327,30 +332,28 @@ def _column_of(query: Query[Any]) -> str | None:
     return None
 
 
-_PAGED: QueryCache[Query[Any]] = QueryCache()
+_CURSORS: QueryCache[dict[tuple[int, int], tuple[Query[Any], Query[Any]]]] = QueryCache()
+"""Per query: the DECLARE/FETCH pair for each (cursor number, page size), built once, so the
+decode plans cached per Query object stay warm."""
 
 
-def _paged(query: Query[R]) -> Query[R]:
-    """``query`` wrapped in LIMIT/OFFSET with two extra int8 parameters (cached per query)."""
-    paged: Query[R] = _PAGED.get(query, _make_paged)
-    return paged
-
-
-def _make_paged(query: Query[Any]) -> Query[Any]:
-    sql = query.data_api_sql.rstrip().rstrip(";")
-    n = len(query.params)
-    return msgspec.structs.replace(
-        query,
-        data_api_sql=(
-            f"SELECT * FROM (\n{sql}\n) AS tenantdb_page "
-            "LIMIT :tenantdb_limit::int8 OFFSET :tenantdb_offset::int8"
-        ),
-        params=(
-            *query.params,
-            Param(name="tenantdb_limit", number=n + 1, pg_type="int8"),
-            Param(name="tenantdb_offset", number=n + 2, pg_type="int8"),
-        ),
-    )
+def _cursor_queries(query: Query[R], number: int, page_size: int) -> tuple[Query[R], Query[R]]:
+    """``DECLARE tenantdb_cursor_<n> … FOR <query>`` (the query's parameters) and its FETCH."""
+    variants = _CURSORS.get(query, lambda _: {})
+    pair = variants.get((number, page_size))
+    if pair is None:
+        cursor = f"tenantdb_cursor_{number}"
+        sql = query.data_api_sql.rstrip().rstrip(";")
+        declare = msgspec.structs.replace(
+            query,
+            command=Command.EXEC,
+            data_api_sql=f"DECLARE {cursor} NO SCROLL CURSOR FOR\n{sql}",
+        )
+        fetch = msgspec.structs.replace(
+            query, data_api_sql=f"FETCH FORWARD {int(page_size)} FROM {cursor}", params=()
+        )
+        pair = variants[(number, page_size)] = (declare, fetch)
+    return pair
 
 
 def _chunks(sets: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
