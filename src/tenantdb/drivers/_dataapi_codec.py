@@ -68,6 +68,21 @@ def parse_execute(body: bytes) -> ExecuteResult:
 # -- parameters -------------------------------------------------------------------------------
 
 
+_INTEGER_TYPES = frozenset(
+    {
+        "int2",
+        "int4",
+        "int8",
+        "smallint",
+        "integer",
+        "bigint",
+        "pg_catalog.int2",
+        "pg_catalog.int4",
+        "pg_catalog.int8",
+    }
+)
+
+
 def encode_params(query: Query[Any], args: Sequence[object]) -> list[dict[str, Any]]:
     """One ``SqlParameter`` per ``Param``, named as in ``Query.data_api_sql``."""
     params = query.params
@@ -94,14 +109,18 @@ def _field(query: Query[Any], param: Param, value: object, hint: str | None) -> 
         return {"isNull": True}
     if hint == "DECIMAL" and isinstance(value, decimal.Decimal | int | float | str):
         return {"stringValue": _decimal_text(query, param, value)}
-    if isinstance(value, bool):
+    if isinstance(value, bool) and param.pg_type not in _INTEGER_TYPES:
         return {"booleanValue": value}
-    if isinstance(value, int):
+    if isinstance(value, int):  # a bool for an integer parameter binds as 0/1, as on asyncpg
         if not _INT64[0] <= value <= _INT64[1]:
+            # 22023 with the value hidden, as the asyncpg lane reports a bad argument
             raise error_for_sqlstate(
-                "22003", f"parameter {param.name} is out of the int64 range", query=query.name
+                "22023",
+                f"invalid input for query argument {param.name}: out of the int64 range "
+                "(value not shown)",
+                query=query.name,
             )
-        return {"longValue": value}
+        return {"longValue": int(value)}
     if isinstance(value, float):
         return {"doubleValue": value}
     return (
@@ -118,6 +137,8 @@ def _texty(value: object) -> bool:
 def _text(query: Query[Any], param: Param, value: object) -> str:
     """Values that travel as ``stringValue`` (the hint, if any, comes from the Param)."""
     if isinstance(value, datetime.datetime):
+        if param.type_hint == "DATE":  # a datetime is a date: asyncpg keeps its date part
+            return value.date().isoformat()
         return _timestamp_text(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
@@ -176,7 +197,8 @@ def _timestamp_text(value: datetime.datetime) -> str:
     """
     if value.tzinfo is not None:
         value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat zero-pads the year (strftime's %Y does not on glibc: year 5 would be "5-01-02")
+    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -173,6 +173,28 @@ def _unsupported_result(
     return UnsupportedQueryError(f"the Data API cannot return this result: {message}", query=query)
 
 
+_OUTCOME_UNKNOWN = frozenset(
+    {"EndpointConnectionError", "ConnectionClosedError", "HTTPClientError"}
+)
+"""botocore errors raised after the request may have reached the service (aiobotocore reports
+a reset while reading the answer as EndpointConnectionError too): never resend a write."""
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True only when the connection itself failed, so the service saw nothing."""
+    name = type(exc).__name__
+    if name in ("ConnectTimeoutError", "ClientConnectorError"):
+        return True
+    if name == "EndpointConnectionError":
+        # botocore keeps the transport's exception in kwargs["error"]: only a failed connect
+        # (refused, DNS, TLS handshake) proves the request was never sent.
+        inner = getattr(exc, "kwargs", {}).get("error")
+        return type(inner).__name__.startswith("ClientConnector") or isinstance(
+            inner, ConnectionRefusedError
+        )
+    return False
+
+
 def _transport_error(exc: BaseException, query: str | None, idempotent: bool) -> TenantDBError:
     name = type(exc).__name__
     if name in ("ReadTimeoutError", "TimeoutError", "ServerTimeoutError") or isinstance(
@@ -183,12 +205,16 @@ def _transport_error(exc: BaseException, query: str | None, idempotent: bool) ->
             query=query,
             retryable=idempotent,
         )
-    if name in ("ConnectTimeoutError", "EndpointConnectionError", "ClientConnectorError"):
+    if _never_connected(exc):
         # The request never reached the service: nothing ran.
         return ConnectionLostError(f"cannot reach the Data API endpoint: {exc}", query=query)
     if name in ("ParamValidationError", "ValidationError"):
         return ConfigurationError(f"invalid Data API request: {exc}")
-    if isinstance(exc, OSError) or name.endswith(("ConnectionError", "ServerDisconnectedError")):
+    if (
+        isinstance(exc, OSError)
+        or name in _OUTCOME_UNKNOWN
+        or name.endswith(("ConnectionError", "ServerDisconnectedError"))
+    ):
         return ConnectionLostError(
             f"connection to the Data API lost; the call's outcome is unknown: {exc}",
             query=query,

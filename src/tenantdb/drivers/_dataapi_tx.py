@@ -118,11 +118,18 @@ class DataApiTx:
             raise
 
     async def _commit(self) -> None:
+        """CommitTransaction; if it fails or is cancelled, RollbackTransaction (shielded) so
+        the transaction is never left open until the service's idle expiry. A rollback after
+        a commit that did land is harmless: the service answers "not found"."""
         tx_id = self.transaction_id
-        async with self._lock:
-            await self._lane._call(
-                lambda: self._client.commit(tx_id), query="COMMIT", idempotent=False
-            )
+        try:
+            async with self._lock:
+                await self._lane._call(
+                    lambda: self._client.commit(tx_id), query="COMMIT", idempotent=False
+                )
+        except BaseException:
+            await self._rollback()
+            raise
 
     async def _rollback(self) -> None:
         """RollbackTransaction, shielded and bounded; a gone transaction is already rolled back."""
@@ -333,6 +340,7 @@ def _column_of(query: Query[Any]) -> str | None:
 
 
 _CURSORS: QueryCache[dict[tuple[int, int], tuple[Query[Any], Query[Any]]]] = QueryCache()
+_CURSOR_VARIANTS = 64
 """Per query: the DECLARE/FETCH pair for each (cursor number, page size), built once, so the
 decode plans cached per Query object stay warm."""
 
@@ -352,7 +360,9 @@ def _cursor_queries(query: Query[R], number: int, page_size: int) -> tuple[Query
         fetch = msgspec.structs.replace(
             query, data_api_sql=f"FETCH FORWARD {int(page_size)} FROM {cursor}", params=()
         )
-        pair = variants[(number, page_size)] = (declare, fetch)
+        pair = (declare, fetch)
+        if len(variants) < _CURSOR_VARIANTS:  # bounded: page sizes may come from requests
+            variants[(number, page_size)] = pair
     return pair
 
 
