@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import math
 import socket
 import struct
 from typing import Any
@@ -315,3 +316,32 @@ def test_server_disconnect_maps_to_connection_lost() -> None:
     read = map_dataapi_error(exc, query="ListUsers", idempotent=True)
     assert isinstance(write, errors.ConnectionLostError) and not write.retryable
     assert isinstance(read, errors.ConnectionLostError) and read.retryable
+
+
+# -- non-finite doubles (the service sends "NaN" / "Infinity" as JSON strings) --------------------
+
+
+@pytest.mark.parametrize(
+    ("pg_type", "literal"),
+    [("float8", "'NaN'"), ("float8", "'Infinity'"), ("float4", "'-Infinity'"), ("float4", "'NaN'")],
+)
+async def test_non_finite_doubles_come_back_as_floats(
+    lane_db: Database, tenants_abc: TenantSet, pg_type: str, literal: str
+) -> None:
+    value = await _fetch(
+        lane_db, tenants_abc, _select(f"SELECT {literal}::{pg_type} AS v", pg_type)
+    )
+    expected = float(literal.strip("'"))
+    assert isinstance(value, float)
+    assert (math.isnan(value) and math.isnan(expected)) or value == expected
+
+
+async def test_non_finite_doubles_in_arrays_come_back_as_floats(
+    lane_db: Database, tenants_abc: TenantSet
+) -> None:
+    q = _select("SELECT ARRAY[1.5, 'NaN', '-Infinity', NULL]::float8[] AS v", "float8", dims=1)
+    value = await _fetch(lane_db, tenants_abc, q)
+    assert value[0] == 1.5
+    assert math.isnan(value[1])
+    assert value[2] == float("-inf")
+    assert value[3] is None

@@ -207,6 +207,8 @@ def _timestamp_text(value: datetime.datetime) -> str:
 def unwrap(field: dict[str, Any]) -> Any:
     """A raw ``Field`` -> its scalar: ``isNull`` -> None, blobs -> bytes, arrays -> lists."""
     for key, value in field.items():
+        if key == "doubleValue" and isinstance(value, str):
+            return float(value)  # NaN and ±Infinity travel as strings: JSON has no such number
         if key in _SCALAR_KEYS:
             return value
         if key == "isNull":
@@ -222,6 +224,8 @@ def unwrap_array(value: dict[str, Any]) -> list[Any]:
     for key, items in value.items():
         if key == "arrayValues":
             return [None if a is None else unwrap_array(a) for a in items]
+        if key == "doubleValues":
+            return [float(v) if isinstance(v, str) else v for v in items]  # "NaN", "Infinity"
         return list(items)
     return []
 
