@@ -345,3 +345,14 @@ async def test_non_finite_doubles_in_arrays_come_back_as_floats(
     assert math.isnan(value[1])
     assert value[2] == float("-inf")
     assert value[3] is None
+
+
+async def test_aware_datetime_for_a_timestamp_parameter_is_refused_on_both_lanes(
+    lane_db: Database, tenants_abc: TenantSet
+) -> None:
+    tz = datetime.timezone(datetime.timedelta(hours=5))
+    q = _echo("timestamp", "TIMESTAMP", _codecs.decode_timestamp)
+    result = await _run(lane_db, tenants_abc, q, datetime.datetime(2026, 1, 2, 12, tzinfo=tz))
+    assert result is errors.InvalidParameterValue
+    naive = datetime.datetime(2026, 1, 2, 12, 0, 0, 123456)
+    assert await _run(lane_db, tenants_abc, q, naive) == naive

@@ -68,6 +68,7 @@ def parse_execute(body: bytes) -> ExecuteResult:
 # -- parameters -------------------------------------------------------------------------------
 
 
+_NAIVE_TIMESTAMP_TYPES = frozenset({"timestamp", "pg_catalog.timestamp"})
 _INTEGER_TYPES = frozenset(
     {
         "int2",
@@ -139,6 +140,15 @@ def _text(query: Query[Any], param: Param, value: object) -> str:
     if isinstance(value, datetime.datetime):
         if param.type_hint == "DATE":  # a datetime is a date: asyncpg keeps its date part
             return value.date().isoformat()
+        if value.tzinfo is not None and param.pg_type in _NAIVE_TIMESTAMP_TYPES:
+            # asyncpg refuses an aware value for timestamp-without-time-zone; so do we, rather
+            # than store its UTC wall-clock time
+            raise error_for_sqlstate(
+                "22023",
+                f"invalid input for query argument {param.name}: an aware datetime for a "
+                "timestamp without time zone (value not shown)",
+                query=query.name,
+            )
         return _timestamp_text(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
