@@ -31,8 +31,10 @@ from tenantdb.query import Param, Query
 
 __all__ = (
     "FLOAT4_TYPES",
+    "INTEGER_TYPES",
     "ExecuteResult",
     "QueryCache",
+    "bare",
     "builder",
     "decode_rows",
     "encode_params",
@@ -68,20 +70,8 @@ def parse_execute(body: bytes) -> ExecuteResult:
 # -- parameters -------------------------------------------------------------------------------
 
 
-_NAIVE_TIMESTAMP_TYPES = frozenset({"timestamp", "pg_catalog.timestamp"})
-_INTEGER_TYPES = frozenset(
-    {
-        "int2",
-        "int4",
-        "int8",
-        "smallint",
-        "integer",
-        "bigint",
-        "pg_catalog.int2",
-        "pg_catalog.int4",
-        "pg_catalog.int8",
-    }
-)
+INTEGER_TYPES = frozenset({"int2", "int4", "int8", "smallint", "integer", "bigint"})
+"""Integer column/parameter types (bare names; ``pg_catalog.`` is stripped before the check)."""
 
 
 def encode_params(query: Query[Any], args: Sequence[object]) -> list[dict[str, Any]]:
@@ -110,7 +100,7 @@ def _field(query: Query[Any], param: Param, value: object, hint: str | None) -> 
         return {"isNull": True}
     if hint == "DECIMAL" and isinstance(value, decimal.Decimal | int | float | str):
         return {"stringValue": _decimal_text(query, param, value)}
-    if isinstance(value, bool) and param.pg_type not in _INTEGER_TYPES:
+    if isinstance(value, bool) and bare(param.pg_type) not in INTEGER_TYPES:
         return {"booleanValue": value}
     if isinstance(value, int):  # a bool for an integer parameter binds as 0/1, as on asyncpg
         if not _INT64[0] <= value <= _INT64[1]:
@@ -140,7 +130,7 @@ def _text(query: Query[Any], param: Param, value: object) -> str:
     if isinstance(value, datetime.datetime):
         if param.type_hint == "DATE":  # a datetime is a date: asyncpg keeps its date part
             return value.date().isoformat()
-        if value.tzinfo is not None and param.pg_type in _NAIVE_TIMESTAMP_TYPES:
+        if value.tzinfo is not None and bare(param.pg_type) == "timestamp":
             # asyncpg refuses an aware value for timestamp-without-time-zone; so do we, rather
             # than store its UTC wall-clock time
             raise error_for_sqlstate(
@@ -321,3 +311,8 @@ def builder(query: Query[R]) -> Callable[[list[Any]], R]:
     if row is not None:
         return lambda values: row(*values)
     raise ConfigurationError(f"query {query.name} returns rows but has no row type")
+
+
+def bare(pg_type: str) -> str:
+    """A type name without its ``pg_catalog.`` prefix."""
+    return pg_type.removeprefix("pg_catalog.")

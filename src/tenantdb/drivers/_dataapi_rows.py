@@ -24,7 +24,9 @@ import msgspec
 from tenantdb import _codecs
 from tenantdb.drivers._dataapi_codec import (
     FLOAT4_TYPES,
+    INTEGER_TYPES,
     QueryCache,
+    bare,
     builder,
     decode_rows,
     parse_execute,
@@ -47,9 +49,7 @@ _MSGSPEC_TYPES: dict[Callable[[Any], Any], Any] = {
     _codecs.decode_timestamptz: datetime.datetime,
 }
 _MEMBER_BY_PG_TYPE: dict[str, tuple[str, Any]] = {
-    **dict.fromkeys(
-        ("int2", "int4", "int8", "oid", "smallint", "integer", "bigint"), ("longValue", int)
-    ),
+    **dict.fromkeys((*INTEGER_TYPES, "oid"), ("longValue", int)),
     **dict.fromkeys(("float4", "float8", "real", "double precision"), ("doubleValue", float)),
     "bool": ("booleanValue", bool),
     "boolean": ("booleanValue", bool),
@@ -131,16 +131,12 @@ def _column_plan(
         if decode is not None and decode is FLOAT4_TYPES_DECODER:
             return _field_type("doubleValue", float), decode
         if decode is None:
-            member, py = _MEMBER_BY_PG_TYPE.get(_bare(column.pg_type), ("stringValue", str))
-            widen = _bare(column.pg_type) in FLOAT4_TYPES
+            member, py = _MEMBER_BY_PG_TYPE.get(bare(column.pg_type), ("stringValue", str))
+            widen = bare(column.pg_type) in FLOAT4_TYPES
             return _field_type(member, py), (widen_float4 if widen else None)
-    if decode is None and column.array_dims and _bare(column.pg_type) in FLOAT4_TYPES:
+    if decode is None and column.array_dims and bare(column.pg_type) in FLOAT4_TYPES:
         return _AnyField, widen_float4_array
     return _AnyField, decode
-
-
-def _bare(pg_type: str) -> str:
-    return pg_type.removeprefix("pg_catalog.")
 
 
 FLOAT4_TYPES_DECODER = getattr(_codecs, "decode_float4", None)
