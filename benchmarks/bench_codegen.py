@@ -41,7 +41,7 @@ import asyncpg
 import msgspec
 from hospitality import bookings
 
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.local import LocalPostgres
 from tenantdb.migrate import up
 

@@ -53,14 +53,14 @@ import structlog
 from aiobotocore.config import AioConfig
 from hospitality import bookings
 
-from tenantdb import _codecs
+from tenantdb import codecs
 from tenantdb.context import TenantContext
-from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database
-from tenantdb.drivers._dataapi_client import keep_raw_body
-from tenantdb.drivers._dataapi_codec import parse_execute
-from tenantdb.drivers._dataapi_rows import _MEMBER_BY_PG_TYPE, _MSGSPEC_TYPES, decode_result
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
+from tenantdb.drivers.dataapi.client import keep_raw_body
+from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.drivers.dataapi.results import parse_execute
+from tenantdb.drivers.dataapi.rows import _MEMBER_BY_PG_TYPE, _MSGSPEC_TYPES, decode_result
 from tenantdb.local import LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.migrate import up
@@ -327,7 +327,7 @@ _json_rows = msgspec.json.Decoder(list[_JSON_ROW])  # type: ignore[valid-type]
 _TZ_COLUMNS = [
     i
     for i, d in enumerate(bookings.LIST_BOOKINGS.data_api_decoders)
-    if d is _codecs.decode_timestamptz
+    if d is codecs.decode_timestamptz
 ]
 
 

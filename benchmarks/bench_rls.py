@@ -47,7 +47,7 @@ import structlog
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.drivers.lane import Transaction
 from tenantdb.local import LocalPostgres
 from tenantdb.query import Command, Param, Query

@@ -29,8 +29,9 @@ import structlog
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers import _asyncpg_sql, asyncpg_lane
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg import lane as asyncpg_lane
+from tenantdb.drivers.asyncpg import sql as _asyncpg_sql
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.local import LocalPostgres
 from tenantdb.query import Command, Query
 

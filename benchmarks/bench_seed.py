@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from _rounds import interleaved_medians
 
-from tenantdb import _seed_data as data
+from tenantdb.admin import seed_data as data
 from tenantdb.local import LocalPostgres
 from tenantdb.migrate import up
 from tenantdb.seed import seed

@@ -23,7 +23,7 @@ import msgspec
 import pytest
 
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.query import Command, Param, Query
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
-from tenantdb.drivers.dataapi_lane import DataApiLane, RetryPolicy
+from tenantdb.drivers.asyncpg.lane import PoolOptions
+from tenantdb.drivers.dataapi.lane import DataApiLane, RetryPolicy
 from tenantdb.local.dataapi import LocalDataApi
 
 if TYPE_CHECKING:  # a plugin module must not import another plugin (pytest rewrite order)

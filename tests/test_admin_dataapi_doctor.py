@@ -13,7 +13,7 @@ from test_migrate import _copy_schema, _write
 from test_seed import _checksums
 
 from tenantdb import cli
-from tenantdb._admin_sql import admin_data_api_from_env, admin_target
+from tenantdb.admin.session import admin_data_api_from_env, admin_target
 from tenantdb.audit import Finding, audit
 from tenantdb.database import Database
 from tenantdb.errors import ConfigurationError

@@ -15,11 +15,11 @@ import pytest
 from fix_schema import SCHEMA_DIR
 from test_migrate import ALL_VERSIONS, _copy_schema, _fetchval, _schema_dump, _write
 
-from tenantdb.dataapi_config import DataApi
+from tenantdb.admin.migrate._bookkeeping import _LOCK_KEY
+from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.migrate import MigrationError, down, status, up
-from tenantdb.migrate._runner import _LOCK_KEY
 
 
 def _admin(gateway: LocalDataApi, db: LocalDatabase) -> DataApi:

@@ -9,10 +9,10 @@ import pytest
 from fix_schema import SCHEMA_DIR
 from test_seed import _checksums, _counts
 
-from tenantdb import _dataapi_admin
-from tenantdb._admin_sql import DataApiSession
-from tenantdb._dataapi_admin import chunks
-from tenantdb._seed_data import TABLES
+from tenantdb.admin import seed_dataapi as _dataapi_admin
+from tenantdb.admin.seed_data import TABLES
+from tenantdb.admin.seed_dataapi import chunks
+from tenantdb.admin.session import DataApiSession
 from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.migrate import up

@@ -12,14 +12,14 @@ import pytest
 import structlog
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tenantdb.asgi import TenantContextMiddleware, bearer_resolver, header_resolver
 from tenantdb.context import (
-    JwtVerifier,
     TenantContext,
     current_context,
     current_context_or_none,
 )
 from tenantdb.errors import ConfigurationError
+from tenantdb.web.asgi import TenantContextMiddleware, bearer_resolver, header_resolver
+from tenantdb.web.jwt import JwtVerifier
 
 pytestmark = pytest.mark.anyio  # see tests/test_context_jwt.py
 

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from fix_schema import SCHEMA_DIR
 
-from tenantdb._audit_checks import version_findings
+from tenantdb.admin.audit_checks import version_findings
 from tenantdb.audit import Finding, audit
 from tenantdb.local import LocalDatabase
 from tenantdb.migrate import up

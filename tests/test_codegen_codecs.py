@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 from hospitality import bookings, models
 
-from tenantdb import _codecs
+from tenantdb import codecs
 from tenantdb._sqllex import named_params, replace_named
 from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.query import Query
@@ -63,7 +63,7 @@ TRICKY = [
 async def test_array_literal_round_trips_through_postgresql(
     conn: asyncpg.Connection, value: list[Any], sql_type: str
 ) -> None:
-    literal = _codecs.array_literal(value)
+    literal = codecs.array_literal(value)
     assert isinstance(literal, str)
     back = await conn.fetchval(f"SELECT $1::text::{sql_type}", literal)
     expected = (
@@ -75,29 +75,29 @@ async def test_array_literal_round_trips_through_postgresql(
 
 
 def test_array_literal_keeps_sql_null() -> None:
-    assert _codecs.array_literal(None) is None
-    assert _codecs.array_literal(["x", None]) == '{"x",NULL}'
+    assert codecs.array_literal(None) is None
+    assert codecs.array_literal(["x", None]) == '{"x",NULL}'
 
 
 @pytest.mark.parametrize(
     ("sql", "decode"),
     [
-        ("19.990::numeric(10,3)", _codecs.decode_numeric),
-        ("'1e-7'::numeric", _codecs.decode_numeric),
-        ("'a0000000-0000-4000-8000-00000000000a'::uuid", _codecs.decode_uuid),
-        ("'2026-02-28'::date", _codecs.decode_date),
-        ("'23:23:12.432'::time", _codecs.decode_time),
-        ("'23:23:12'::time", _codecs.decode_time),
-        ("'2020-08-28 16:08:27.98831'::timestamp", _codecs.decode_timestamp),
-        ("'2020-08-28 16:08:27.1'::timestamp", _codecs.decode_timestamp),
-        ("'2020-08-28 16:08:27'::timestamp", _codecs.decode_timestamp),
-        ("'192.168.1.5'::inet", _codecs.decode_inet),
-        ("'10.1.2.3/8'::inet", _codecs.decode_inet),
-        ("'::1'::inet", _codecs.decode_inet),
-        ("'10.0.0.0/8'::cidr", _codecs.decode_cidr),
-        ("'2001:db8::/32'::cidr", _codecs.decode_cidr),
-        ("0.1::real", lambda text: _codecs.decode_float4(float(text))),
-        ("'-3.4e38'::real", lambda text: _codecs.decode_float4(float(text))),
+        ("19.990::numeric(10,3)", codecs.decode_numeric),
+        ("'1e-7'::numeric", codecs.decode_numeric),
+        ("'a0000000-0000-4000-8000-00000000000a'::uuid", codecs.decode_uuid),
+        ("'2026-02-28'::date", codecs.decode_date),
+        ("'23:23:12.432'::time", codecs.decode_time),
+        ("'23:23:12'::time", codecs.decode_time),
+        ("'2020-08-28 16:08:27.98831'::timestamp", codecs.decode_timestamp),
+        ("'2020-08-28 16:08:27.1'::timestamp", codecs.decode_timestamp),
+        ("'2020-08-28 16:08:27'::timestamp", codecs.decode_timestamp),
+        ("'192.168.1.5'::inet", codecs.decode_inet),
+        ("'10.1.2.3/8'::inet", codecs.decode_inet),
+        ("'::1'::inet", codecs.decode_inet),
+        ("'10.0.0.0/8'::cidr", codecs.decode_cidr),
+        ("'2001:db8::/32'::cidr", codecs.decode_cidr),
+        ("0.1::real", lambda text: codecs.decode_float4(float(text))),
+        ("'-3.4e38'::real", lambda text: codecs.decode_float4(float(text))),
     ],
 )
 async def test_data_api_text_decodes_to_what_asyncpg_returns(
@@ -124,22 +124,22 @@ async def test_timestamptz_decodes_from_the_data_api_utc_form(
     )
     data_api_form = text.removesuffix("+00")  # the Data API prints UTC without an offset
     for form in (data_api_form, text):
-        decoded = _codecs.decode_timestamptz(form)
+        decoded = codecs.decode_timestamptz(form)
         assert decoded == native and decoded.tzinfo is not None
         assert decoded.utcoffset() == datetime.timedelta(0)
 
 
 def test_array_decoder_maps_elements_and_keeps_nulls() -> None:
-    decode = _codecs.array_decoder(_codecs.decode_uuid)
+    decode = codecs.array_decoder(codecs.decode_uuid)
     u = uuid.uuid4()
     assert decode([str(u), None]) == [u, None]
     assert decode(None) is None
-    assert _codecs.array_decoder(None)(["x"]) == ["x"]
+    assert codecs.array_decoder(None)(["x"]) == ["x"]
 
 
 def test_map_array_keeps_shape() -> None:
-    assert _codecs.map_array(str.upper, [["a", None], ["b"]]) == [["A", None], ["B"]]
-    assert _codecs.map_array(str.upper, None) is None
+    assert codecs.map_array(str.upper, [["a", None], ["b"]]) == [["A", None], ["B"]]
+    assert codecs.map_array(str.upper, None) is None
 
 
 # -- data_api_sql on PostgreSQL, with arguments typed the way the Data API types them ------
@@ -197,7 +197,7 @@ async def test_data_api_sql_accepts_varchar_and_type_hinted_arguments(
         create = (
             "BK-D", prop, room, guest, models.BookingStatus.CONFIRMED, datetime.date(2026, 1, 1),
             datetime.date(2026, 1, 2), 2, decimal.Decimal("10.50"), "EUR",
-            _codecs.encode_json({"a": [1, "x"]}),
+            codecs.encode_json({"a": [1, "x"]}),
         )  # fmt: skip
         sql, values = _as_data_api(bookings.CREATE_BOOKING, create)
         row = await c.fetchrow(sql, *values)
@@ -211,10 +211,10 @@ async def test_data_api_sql_accepts_varchar_and_type_hinted_arguments(
         sql, values = _as_data_api(bookings.UPDATE_BOOKING_STATUS, ("cancelled", row["id"]))
         assert (await c.fetchrow(sql, *values))["status"] == "cancelled"
         sql, values = _as_data_api(
-            bookings.MERGE_BOOKING_METADATA, (_codecs.encode_json({"b": True}), row["id"])
+            bookings.MERGE_BOOKING_METADATA, (codecs.encode_json({"b": True}), row["id"])
         )
         merged = await c.fetchrow(sql, *values)
-        assert _codecs.decode_json(merged["metadata"]) == {"a": [1, "x"], "b": True}
+        assert codecs.decode_json(merged["metadata"]) == {"a": [1, "x"], "b": True}
         before = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
         sql, values = _as_data_api(bookings.PURGE_DELETED_BOOKINGS, (before,))
         assert await c.execute(sql, *values) == "DELETE 0"

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 from fix_codegen import assert_declared_types
 
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.errors import UnsupportedQueryError
 from tenantdb.local import LocalDatabase
 

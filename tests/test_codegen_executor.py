@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from hospitality import tenants
 
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor, _rows_from_status
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor, _rows_from_status
 from tenantdb.errors import ConfigurationError
 from tenantdb.local import LocalDatabase
 from tenantdb.query import Column, Command, Param, Query

@@ -14,8 +14,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tenantdb.context import JwtVerifier, TenantContext, slug_id
+from tenantdb.context import TenantContext, slug_id
 from tenantdb.errors import ConfigurationError, ContextError
+from tenantdb.web.jwt import JwtVerifier
 
 TENANT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 USER = "0d9c8b7a-6f5e-4d3c-8b2a-19f8e7d6c5b4"

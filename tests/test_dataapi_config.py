@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tenantdb
-from tenantdb.drivers.dataapi_lane import DataApiLane
+from tenantdb.drivers.dataapi.lane import DataApiLane
 
 
 def test_retry_policy_on_the_config_is_the_lanes_policy() -> None:

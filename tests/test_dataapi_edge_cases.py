@@ -24,11 +24,11 @@ from fix_lanes import FAST_RETRY, data_api_lane
 from fix_schema import TenantSet
 from hospitality import users
 
-from tenantdb import _codecs, errors
+from tenantdb import codecs, errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers._dataapi_errors import map_dataapi_error
-from tenantdb.drivers._dataapi_tx import _CURSORS, _cursor_queries
+from tenantdb.drivers.dataapi.errors import map_dataapi_error
+from tenantdb.drivers.dataapi.transaction import _CURSORS, _cursor_queries
 from tenantdb.local.dataapi import Fault, LocalDataApi
 from tenantdb.query import Column, Command, Param, Query
 
@@ -94,7 +94,7 @@ async def test_timestamp_before_year_1000_binds(lane_db: Database, tenants_abc: 
     """``strftime("%Y")`` does not zero-pad years < 1000 on glibc: the lane sends
     ``5-01-02 03:04:05.000006`` and the TIMESTAMP hint rejects it (QueryError)."""
     value = datetime.datetime(5, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
-    q = _echo("timestamptz", "TIMESTAMP", _codecs.decode_timestamptz)
+    q = _echo("timestamptz", "TIMESTAMP", codecs.decode_timestamptz)
     assert await _run(lane_db, tenants_abc, q, value) == value
 
 
@@ -118,7 +118,7 @@ async def test_datetime_for_a_date_parameter_binds_as_on_asyncpg(
 ) -> None:
     """A ``datetime`` is a ``date``: asyncpg binds its date; the Data API lane formats it as a
     timestamp under the DATE hint."""
-    q = _echo("date", "DATE", _codecs.decode_date)
+    q = _echo("date", "DATE", codecs.decode_date)
     value = datetime.datetime(2024, 1, 2, 3, 4)
     assert await _run(lane_db, tenants_abc, q, value) == datetime.date(2024, 1, 2)
 
@@ -144,7 +144,7 @@ async def test_naive_datetime_for_timestamptz_is_utc_on_both_lanes(
     lane_db: Database, tenants_abc: TenantSet
 ) -> None:
     value = datetime.datetime(2024, 1, 2, 12, 0)
-    q = _echo("timestamptz", "TIMESTAMP", _codecs.decode_timestamptz)
+    q = _echo("timestamptz", "TIMESTAMP", codecs.decode_timestamptz)
     assert await _run(lane_db, tenants_abc, q, value) == value.replace(tzinfo=datetime.UTC)
 
 
@@ -153,7 +153,7 @@ async def test_empty_string_is_not_null_and_aware_time_drops_offset_on_both_lane
 ) -> None:
     assert await _run(lane_db, tenants_abc, _echo("text"), "") == ""
     aware = datetime.time(12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
-    q = _echo("time", "TIME", _codecs.decode_time)
+    q = _echo("time", "TIME", codecs.decode_time)
     assert await _run(lane_db, tenants_abc, q, aware) == datetime.time(12, 0)
 
 
@@ -351,7 +351,7 @@ async def test_aware_datetime_for_a_timestamp_parameter_is_refused_on_both_lanes
     lane_db: Database, tenants_abc: TenantSet
 ) -> None:
     tz = datetime.timezone(datetime.timedelta(hours=5))
-    q = _echo("timestamp", "TIMESTAMP", _codecs.decode_timestamp)
+    q = _echo("timestamp", "TIMESTAMP", codecs.decode_timestamp)
     result = await _run(lane_db, tenants_abc, q, datetime.datetime(2026, 1, 2, 12, tzinfo=tz))
     assert result is errors.InvalidParameterValue
     naive = datetime.datetime(2026, 1, 2, 12, 0, 0, 123456)

@@ -22,12 +22,12 @@ from fix_schema import FIXTURE_COUNTS, TenantSet
 from hospitality import bookings, models, users
 from polling import wait_for_active_query
 
-from tenantdb import _codecs, errors
+from tenantdb import codecs, errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers._dataapi_errors import map_dataapi_error
-from tenantdb.drivers.asyncpg_lane import PoolOptions
-from tenantdb.drivers.dataapi_lane import BATCH_MAX_BYTES, BATCH_MAX_SETS, RetryPolicy
+from tenantdb.drivers.asyncpg.lane import PoolOptions
+from tenantdb.drivers.dataapi.errors import map_dataapi_error
+from tenantdb.drivers.dataapi.lane import BATCH_MAX_BYTES, BATCH_MAX_SETS, RetryPolicy
 from tenantdb.local.dataapi import Fault, LocalDataApi
 from tenantdb.query import Column, Command, Param, Query
 
@@ -415,10 +415,10 @@ _ARRAYS = Query(
         Column(name="s", pg_type="text", array_dims=1),
     ),
     data_api_decoders=(
-        _codecs.array_decoder(None),
-        _codecs.array_decoder(None),
-        _codecs.array_decoder(None),
-        _codecs.array_decoder(None),
+        codecs.array_decoder(None),
+        codecs.array_decoder(None),
+        codecs.array_decoder(None),
+        codecs.array_decoder(None),
     ),
     from_record=tuple,
 )
@@ -503,16 +503,16 @@ async def test_parameters_round_trip_with_asyncpg_types(
             Param(name="ts", number=10, pg_type="timestamp", type_hint="TIMESTAMP"),
         ),
         data_api_decoders=(
-            _codecs.decode_uuid,
-            _codecs.decode_date,
-            _codecs.decode_timestamp,  # a bare TIMESTAMP-hinted parameter echoes as timestamp
-            _codecs.decode_numeric,
+            codecs.decode_uuid,
+            codecs.decode_date,
+            codecs.decode_timestamp,  # a bare TIMESTAMP-hinted parameter echoes as timestamp
+            codecs.decode_numeric,
             None,
             None,
             None,
             None,
             None,
-            _codecs.decode_timestamp,
+            codecs.decode_timestamp,
         ),
         from_record=tuple,
     )

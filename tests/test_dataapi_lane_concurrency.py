@@ -20,8 +20,8 @@ from hospitality import guests
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
-from tenantdb.drivers.dataapi_lane import RetryPolicy
+from tenantdb.drivers.asyncpg.lane import PoolOptions
+from tenantdb.drivers.dataapi.lane import RetryPolicy
 from tenantdb.local import LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
 

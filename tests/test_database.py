@@ -27,7 +27,7 @@ from fix_schema import SCHEMA_DIR
 from tenantdb import errors
 from tenantdb.context import TenantContext, slug_id
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.local import LocalDatabase, LocalPostgres
 
 # -- configuration ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from fix_schema import TENANT_TABLES, TenantSet
 from tenantdb import errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.local import LocalDatabase
 from tenantdb.query import Command, Param, Query
 

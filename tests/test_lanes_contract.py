@@ -22,7 +22,7 @@ from hospitality import bookings, models, properties, rooms, users
 from tenantdb import errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.query import Command, Param, Query
 

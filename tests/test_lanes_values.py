@@ -26,7 +26,7 @@ from fix_schema import TenantSet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenantdb import _codecs, errors
+from tenantdb import codecs, errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
 from tenantdb.local.dataapi import LocalDataApi
@@ -68,16 +68,16 @@ ECHO: Query[Echo] = Query(
         Column(name="j", pg_type="jsonb"),
     ),
     row=Echo,
-    from_record=lambda r: Echo(*r[:9], None if r[9] is None else _codecs.decode_json(r[9])),
+    from_record=lambda r: Echo(*r[:9], None if r[9] is None else codecs.decode_json(r[9])),
     data_api_decoders=(
         None,
         None,
-        _codecs.decode_numeric,
+        codecs.decode_numeric,
         None,
         None,
-        _codecs.decode_date,
-        _codecs.decode_timestamptz,
-        _codecs.decode_uuid,
+        codecs.decode_date,
+        codecs.decode_timestamptz,
+        codecs.decode_uuid,
         None,
         None,
     ),
@@ -120,7 +120,7 @@ _values = st.tuples(
 
 
 async def _echo(db: Database, ctx: TenantContext, args: tuple[Any, ...]) -> Any:
-    encoded = (*args[:9], None if args[9] is None else _codecs.encode_json(args[9]))
+    encoded = (*args[:9], None if args[9] is None else codecs.encode_json(args[9]))
     try:
         async with db.tenant(ctx, readonly=True) as tx:
             return await tx.one(ECHO, encoded)

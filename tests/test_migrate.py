@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 from fix_schema import SCHEMA_DIR
 
+from tenantdb.admin.migrate._bookkeeping import _LOCK_KEY
 from tenantdb.local import LocalDatabase
 from tenantdb.local.postgres import _bin_dir
 from tenantdb.migrate import MigrationError, create, down, status, up
-from tenantdb.migrate._runner import _LOCK_KEY
 
 ALL_VERSIONS = [1, 2, 3, 4]
 

@@ -41,3 +41,58 @@ def test_all_is_a_tuple_of_the_public_names(module_name: str) -> None:
 def test_top_level_exports_resolve() -> None:
     for name in tenantdb.__all__:
         assert getattr(tenantdb, name) is not None
+
+
+def test_pre_layout_import_paths_still_work() -> None:
+    """User code written before the admin/, web/, drivers/<transport>/ layout keeps working."""
+    import tenantdb.admin.audit
+    import tenantdb.admin.migrate
+    import tenantdb.admin.seed
+    import tenantdb.audit
+    import tenantdb.migrate
+    import tenantdb.seed
+    from tenantdb.audit import Finding, audit
+    from tenantdb.migrate import MigrationError, MigrationStatus, create, down, status, up
+    from tenantdb.seed import SeedError, SeedSummary, seed
+
+    assert up is tenantdb.admin.migrate.up
+    assert (down, status, create) == (
+        tenantdb.admin.migrate.down,
+        tenantdb.admin.migrate.status,
+        tenantdb.admin.migrate.create,
+    )
+    assert MigrationError is tenantdb.admin.migrate.MigrationError
+    assert MigrationStatus is tenantdb.admin.migrate.MigrationStatus
+    assert (seed, SeedError, SeedSummary) == (
+        tenantdb.admin.seed.seed,
+        tenantdb.admin.seed.SeedError,
+        tenantdb.admin.seed.SeedSummary,
+    )
+    assert (audit, Finding) == (tenantdb.admin.audit.audit, tenantdb.admin.audit.Finding)
+    for shim, impl in (
+        (tenantdb.migrate, tenantdb.admin.migrate),
+        (tenantdb.seed, tenantdb.admin.seed),
+        (tenantdb.audit, tenantdb.admin.audit),
+    ):
+        assert shim.__all__ == impl.__all__
+        assert all(getattr(shim, n) is getattr(impl, n) for n in shim.__all__)
+
+
+def test_generated_code_imports_only_stable_modules() -> None:
+    """Generated modules import ``tenantdb``, ``tenantdb.codecs``, ``tenantdb.query`` and
+    ``tenantdb.drivers.base`` only: the runtime contract a regenerated project relies on."""
+    import ast
+    from pathlib import Path
+
+    stable = {"tenantdb", "tenantdb.codecs", "tenantdb.query", "tenantdb.drivers.base"}
+    root = Path(__file__).resolve().parents[1] / "generated"
+    seen: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tenantdb"):
+                target = node.module or ""
+                if target == "tenantdb":
+                    target += "".join(f".{a.name}" for a in node.names if a.name == "codecs") or ""
+                seen.add(target)
+    assert seen
+    assert seen <= stable, sorted(seen - stable)

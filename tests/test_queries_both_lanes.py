@@ -27,7 +27,7 @@ from hospitality import activity, bookings, guests, models, properties, rooms, t
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers._dataapi_rows import FALLBACKS
+from tenantdb.drivers.dataapi.rows import FALLBACKS
 from tenantdb.drivers.lane import Transaction
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.query import Command, Param, Query

@@ -19,7 +19,7 @@ import pytest
 from fix_codegen import assert_declared_types
 from hospitality import activity, bookings, guests, models, properties, rooms, tenants, users
 
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.local import LocalDatabase
 from tenantdb.query import ExecResult, Query
 

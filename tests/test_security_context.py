@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from tenantdb import errors
 from tenantdb.context import TenantContext, slug_id
-from tenantdb.drivers import _asyncpg_sql
-from tenantdb.drivers.asyncpg_lane import _begin_plan
+from tenantdb.drivers.asyncpg import sql as _asyncpg_sql
+from tenantdb.drivers.asyncpg.lane import _begin_plan
 from tenantdb.drivers.lane import Isolation
 from tenantdb.local import LocalDatabase
 from tenantdb.query import Command, Param, Query

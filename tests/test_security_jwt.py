@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from test_context_jwt import AUD, ISS, KID, TENANT, JwksServer, _claims, _jwks_verifier, _rs256
 
-from tenantdb.asgi import header_resolver
-from tenantdb.context import JwtVerifier, TenantContext, slug_id
+from tenantdb.context import TenantContext, slug_id
 from tenantdb.errors import ConfigurationError, ContextError
+from tenantdb.web.asgi import header_resolver
+from tenantdb.web.jwt import JwtVerifier
 
 pytest_plugins = ("test_context_jwt",)  # its rsa_key / jwks fixtures
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from fix_schema import SCHEMA_DIR
 
-from tenantdb._seed_data import TABLES
+from tenantdb.admin.seed_data import TABLES
 from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.migrate import up
 from tenantdb.seed import SeedError, seed

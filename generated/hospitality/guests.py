@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
-from tenantdb import _codecs
-from tenantdb._codecs import JsonValue
+from tenantdb import JsonValue
+from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 

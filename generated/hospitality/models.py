@@ -10,7 +10,7 @@ import uuid
 
 import msgspec
 
-from tenantdb._codecs import JsonValue
+from tenantdb import JsonValue
 
 __all__ = (
     "ActivityLog",

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from tenantdb import _codecs
+from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from tenantdb import _codecs
+from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 

@@ -11,13 +11,11 @@ transaction) or ``Database.admin()``::
 """
 
 from tenantdb import errors
-from tenantdb._codecs import JsonValue
-from tenantdb.asgi import TenantContextMiddleware
+from tenantdb.codecs import JsonValue
 from tenantdb.context import (
     TENANT_SETTING,
     USER_SETTING,
     IdValidator,
-    JwtVerifier,
     SlugId,
     TenantContext,
     UuidId,
@@ -28,12 +26,12 @@ from tenantdb.context import (
     slug_id,
     uuid_id,
 )
-from tenantdb.dataapi_config import DataApi
 from tenantdb.database import Database, Health
-from tenantdb.drivers._dataapi_retry import RetryPolicy
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
-from tenantdb.drivers.asyncpg_lane import PoolOptions
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
+from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.drivers.base import Executor
+from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.drivers.dataapi.retry import RetryPolicy
 from tenantdb.drivers.lane import Isolation, Transaction
 from tenantdb.errors import (
     ConfigurationError,
@@ -45,6 +43,8 @@ from tenantdb.errors import (
 )
 from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
 from tenantdb.query import Column, Command, ExecResult, Param, Query
+from tenantdb.web.asgi import TenantContextMiddleware
+from tenantdb.web.jwt import JwtVerifier
 
 __version__ = "0.1.0"
 

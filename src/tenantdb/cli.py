@@ -18,9 +18,9 @@ __all__ = ("main",)
 
 # name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "migrate": ("tenantdb.migrate", "apply, roll back, inspect or create migrations"),
-    "seed": ("tenantdb.seed", "load deterministic demo data (admin role, COPY)"),
-    "doctor": ("tenantdb.audit", "audit a live database's RLS setup (I-1…I-7)"),
+    "migrate": ("tenantdb.admin.migrate", "apply, roll back, inspect or create migrations"),
+    "seed": ("tenantdb.admin.seed", "load deterministic demo data (admin role, COPY)"),
+    "doctor": ("tenantdb.admin.audit", "audit a live database's RLS setup (I-1…I-7)"),
     "gateway": ("tenantdb.local.gateway_cli", "run the local RDS Data API gateway"),
     "postgres": ("tenantdb.local.postgres_cli", "run an embedded PostgreSQL in the foreground"),
 }

@@ -11,9 +11,9 @@ Ids are canonical lowercase hyphenated UUIDs by default (RLS.md §4.2): Python's
 is too lenient (it turns ``' ' + 31 hex digits`` into a *different* valid UUID), so the
 validator is an ASCII regex and rejects every other spelling instead of normalising it.
 
-Contexts also come from a verified JWT (:class:`JwtVerifier`), from trusted proxy headers
-(:func:`context_from_headers`), and from the ASGI middleware in :mod:`tenantdb.asgi`, which
-stores the request's context for :func:`current_context`.
+Contexts also come from a verified JWT (``tenantdb.web.jwt.JwtVerifier``), from trusted
+proxy headers (:func:`context_from_headers`), and from the ASGI middleware in
+:mod:`tenantdb.web.asgi`, which stores the request's context for :func:`current_context`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Protocol
 
 import msgspec
 
-from tenantdb._jwt import JwtVerifier
 from tenantdb.errors import ConfigurationError, ContextError
 
 __all__ = (
@@ -36,7 +35,6 @@ __all__ = (
     "USER_HEADER",
     "USER_SETTING",
     "IdValidator",
-    "JwtVerifier",
     "SlugId",
     "TenantContext",
     "UuidId",

@@ -13,7 +13,7 @@ Example::
             ...
 
 Tenant code gets an executor only from ``db.tenant(ctx)``: one transaction whose ``app.*``
-variables are set transaction-locally before the first query (see ``drivers/asyncpg_lane.py``
+variables are set transaction-locally before the first query (see ``drivers/asyncpg/lane.py``
 for the round trips). A block nested in an open tenant block of the same task, with the same
 context, is a savepoint; with another context it raises ``ContextError`` (RLS.md I-15).
 """
@@ -40,8 +40,8 @@ import structlog
 
 from tenantdb._deadline import Deadline, Watchdog
 from tenantdb.context import IdValidator, TenantContext, uuid_id
-from tenantdb.dataapi_config import DataApi
-from tenantdb.drivers.asyncpg_lane import AsyncpgLane, PoolOptions
+from tenantdb.drivers.asyncpg.lane import AsyncpgLane, PoolOptions
+from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
@@ -146,7 +146,7 @@ class Database:
         self, name: Literal["admin", "tenant"], target: str | DataApi, options: PoolOptions
     ) -> Lane:
         """The seam where a lane's transport is chosen: a DSN is asyncpg, a ``DataApi``
-        config is the Data API lane (``tenantdb.drivers.dataapi_lane.DataApiLane``)."""
+        config is the Data API lane (``tenantdb.drivers.dataapi.lane.DataApiLane``)."""
         if isinstance(target, str):
             _check_dsn(name, target)
             return AsyncpgLane(target, name=name, options=options, metrics=self._metrics)
@@ -176,7 +176,7 @@ class Database:
         tenant: str | DataApi | None
         if _flag(env, "USE_DATA_API"):
             _data_api_lane_class()
-            from tenantdb._admin_sql import ADMIN_SECRET_VAR, data_api_from_env
+            from tenantdb.admin.session import ADMIN_SECRET_VAR, data_api_from_env
 
             tenant = data_api_from_env(env, "DB_SECRET_ARN")
             if admin is None and env.get(ADMIN_SECRET_VAR):
@@ -355,7 +355,7 @@ class Database:
     async def _migrations_current(self, problems: list[str]) -> bool | None:
         if self._migrations is None or self._admin_target is None:
             return None
-        from tenantdb import migrate
+        from tenantdb.admin import migrate
 
         try:
             rows = await migrate.status(self._admin_target, self._migrations)
@@ -367,10 +367,10 @@ class Database:
         return not stale
 
     async def _audit_passed(self, problems: list[str]) -> bool | None:
-        """``tenantdb.audit`` (I-1…I-7) as the admin role, for the tenant lane's role."""
+        """``tenantdb.admin.audit`` (I-1…I-7) as the admin role, for the tenant lane's role."""
         if self._admin is None:
             return None  # no admin lane: the catalog checks need one
-        from tenantdb import audit
+        from tenantdb.admin import audit
 
         tenant = self._tenant_target
         role = (urlsplit(tenant).username if isinstance(tenant, str) else None) or "app_tenant"
@@ -549,7 +549,7 @@ def _data_api_lane_class() -> Any:
     """The Data API lane class, imported on first use (aioboto3 is heavy to import); a clear
     error if this installation cannot load it."""
     try:
-        from tenantdb.drivers import dataapi_lane
+        from tenantdb.drivers.dataapi import lane as dataapi_lane
     except ImportError:
         raise ConfigurationError(
             "USE_DATA_API / tenant=DataApi(...) requires the Data API lane, which this "

@@ -14,8 +14,8 @@ from typing import assert_type
 import asyncpg
 from hospitality import bookings, guests, models, users
 
-from tenantdb._codecs import JsonValue
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.codecs import JsonValue
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.drivers.base import Executor
 from tenantdb.query import ExecResult, Query
 

@@ -100,9 +100,9 @@ def _imports(text: str, *, extra: set[str], query_module: bool = False) -> str:
     lines.extend(f"import {m}" for m in sorted(extra))
     lines.append("")
     if "_codecs." in text:
-        lines.append("from tenantdb import _codecs")
+        lines.append("from tenantdb import codecs as _codecs")
     if "JsonValue" in text:
-        lines.append("from tenantdb._codecs import JsonValue")
+        lines.append("from tenantdb import JsonValue")
     if query_module:
         lines.append("from tenantdb.drivers.base import Executor")
         q = ["Column", "Command", "Param", "Query"]

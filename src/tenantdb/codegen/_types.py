@@ -27,7 +27,7 @@ class TypeSpec(msgspec.Struct, frozen=True, kw_only=True):
     record: str = "none"
     """asyncpg value -> declared type: ``none`` or ``json``."""
     text: str | None = None
-    """Name of the ``tenantdb._codecs`` decoder for the Data API value, or None (as is)."""
+    """Name of the ``tenantdb.codecs`` decoder for the Data API value, or None (as is)."""
     data_api: bool = True
     """False: the Data API answers UnsupportedResultException for this result type."""
 

@@ -1,6 +1,6 @@
 """What both lanes' transactions share; each transport's protocol stays in its own module.
 
-The asyncpg lane (``asyncpg_lane``) and the Data API lane (``dataapi_lane`` / ``_dataapi_tx``)
+The asyncpg lane (``asyncpg/lane``) and the Data API lane (``dataapi/lane``, ``transaction``)
 differ in how they begin, commit and run statements, but not in these rules: the tenant lane
 never runs without a context, a block commits only when it ended normally and no statement
 failed in it (a caught failure rolls back and raises 25P02), an executor refuses queries after

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol, Self
 import msgspec
 from aiohttp import web
 
-from tenantdb.dataapi_config import DataApi
+from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.local.dataapi._errors import ApiError
 from tenantdb.local.dataapi._faults import Fault, FaultQueue, fault_error
 from tenantdb.local.dataapi._pool import ConnectionPool

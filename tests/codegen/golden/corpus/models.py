@@ -12,7 +12,7 @@ import uuid
 import corpus_types
 import msgspec
 
-from tenantdb._codecs import JsonValue
+from tenantdb import JsonValue
 
 __all__ = ("InventoryGrade", "InventoryStock", "Item", "Mood")
 

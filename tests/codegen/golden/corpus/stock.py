@@ -9,7 +9,7 @@ from typing import Any
 import corpus_types
 import msgspec
 
-from tenantdb import _codecs
+from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 

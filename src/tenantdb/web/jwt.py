@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio.to_thread
 
+from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.errors import ConfigurationError, ContextError
-
-if TYPE_CHECKING:
-    from tenantdb.context import IdValidator, TenantContext
 
 __all__ = ("JwtVerifier",)
 
@@ -112,8 +110,6 @@ class JwtVerifier:
         return self._context(claims)
 
     def _context(self, claims: dict[str, Any]) -> TenantContext:
-        from tenantdb.context import TenantContext, uuid_id  # context imports this module
-
         user = claims.get(self._user_claim) if self._user_claim else None
         validator = uuid_id if self._validator is None else self._validator
         return TenantContext(

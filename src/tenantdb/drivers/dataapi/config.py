@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tenantdb.drivers._dataapi_retry import RetryPolicy
+from tenantdb.drivers.dataapi.retry import RetryPolicy
 
 __all__ = ("DataApi",)
 

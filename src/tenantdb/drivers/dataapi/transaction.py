@@ -1,6 +1,6 @@
 """The executor of one open Data API transaction: queries, batches, paging, savepoints.
 
-``dataapi_lane._TxScope`` opens and ends the transaction; everything that runs inside it is
+``lane._TxScope`` opens and ends the transaction; everything that runs inside it is
 here. Every call holds the transaction's lock (Aurora v2 rejects concurrent calls on one
 transaction id with "Transaction is still running a query") and carries the transactionId.
 """
@@ -8,7 +8,7 @@ transaction id with "Transaction is still running a query") and carries the tran
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import msgspec
 
-from tenantdb.drivers._dataapi_codec import QueryCache, encode_params, parse_execute
-from tenantdb.drivers._dataapi_rows import decode_result
 from tenantdb.drivers._tx_common import SAVEPOINT_QUERY, block_ended, savepoint_name
+from tenantdb.drivers.dataapi.params import encode_params
+from tenantdb.drivers.dataapi.results import QueryCache, parse_execute
+from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
+from tenantdb.drivers.dataapi.rows import decode_result
 from tenantdb.drivers.lane import Transaction
 from tenantdb.errors import (
     ConfigurationError,
@@ -32,12 +34,13 @@ from tenantdb.query import Command, Query
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
-    from tenantdb.drivers._dataapi_client import DataApiClient
-    from tenantdb.drivers.dataapi_lane import DataApiLane
+    from tenantdb.drivers.dataapi.client import DataApiClient
 
 __all__ = ("BATCH_MAX_BYTES", "BATCH_MAX_SETS", "CLEANUP_TIMEOUT_S", "DataApiTx")
 
 R = TypeVar("R")
+QueryRecorder = Callable[["TenantContext | None", str, int, float, "TenantDBError | None"], None]
+"""The lane's metrics hook: (context, query name, rows, start time, error)."""
 CLEANUP_TIMEOUT_S = 10.0
 """Upper bound for the shielded RollbackTransaction (retries of "still running" included)."""
 BATCH_MAX_BYTES = 900 * 1024
@@ -64,22 +67,25 @@ class DataApiTx:
         "_cursors",
         "_dead",
         "_depth",
-        "_lane",
         "_lock",
         "_readonly",
+        "_record_query",
+        "_retry",
         "transaction_id",
     )
 
     def __init__(
         self,
-        lane: DataApiLane,
         client: DataApiClient,
         transaction_id: str,
         ctx: TenantContext | None,
         *,
         readonly: bool,
+        retry: RetryPolicy,
+        record_query: QueryRecorder,
     ) -> None:
-        self._lane = lane
+        self._retry = retry
+        self._record_query = record_query
         self._client = client
         self.transaction_id = transaction_id
         self._ctx = ctx
@@ -106,8 +112,11 @@ class DataApiTx:
         tx_id = self.transaction_id
         try:
             async with self._lock:
-                return await self._lane._call(
-                    lambda: self._client.execute(sql, params, tx_id), query=query, idempotent=safe
+                return await call_with_retry(
+                    self._retry,
+                    lambda: self._client.execute(sql, params, tx_id),
+                    query=query,
+                    idempotent=safe,
                 )
         except TenantDBError as exc:
             self._broken = True
@@ -124,8 +133,11 @@ class DataApiTx:
         tx_id = self.transaction_id
         try:
             async with self._lock:
-                await self._lane._call(
-                    lambda: self._client.commit(tx_id), query="COMMIT", idempotent=False
+                await call_with_retry(
+                    self._retry,
+                    lambda: self._client.commit(tx_id),
+                    query="COMMIT",
+                    idempotent=False,
                 )
         except BaseException:
             await self._rollback()
@@ -139,8 +151,11 @@ class DataApiTx:
         with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
             try:
                 async with self._lock:
-                    await self._lane._call(
-                        lambda: self._client.rollback(tx_id), query="ROLLBACK", idempotent=True
+                    await call_with_retry(
+                        self._retry,
+                        lambda: self._client.rollback(tx_id),
+                        query="ROLLBACK",
+                        idempotent=True,
                     )
             except TransactionExpiredError:
                 pass  # expired or terminated server-side: rolled back already
@@ -176,9 +191,9 @@ class DataApiTx:
             body = await self._statement(query.data_api_sql, params, query.name)
             out, count = _decode(query, body, rows=rows)
         except TenantDBError as exc:
-            self._lane._record_query(self._ctx, query.name, 0, t0, exc)
+            self._record_query(self._ctx, query.name, 0, t0, exc)
             raise
-        self._lane._record_query(self._ctx, query.name, len(out) if rows else count, t0, None)
+        self._record_query(self._ctx, query.name, len(out) if rows else count, t0, None)
         return out, count
 
     # -- Executor --------------------------------------------------------------------------------
@@ -240,7 +255,8 @@ class DataApiTx:
         try:
             for chunk in _chunks(sets):
                 async with self._lock:
-                    await self._lane._call(
+                    await call_with_retry(
+                        self._retry,
                         lambda c=chunk: self._client.batch_execute(  # type: ignore[misc]
                             query.data_api_sql, c, tx_id
                         ),
@@ -250,9 +266,9 @@ class DataApiTx:
         except TenantDBError as exc:
             self._broken = True
             self._dead = self._dead or isinstance(exc, TransactionExpiredError)
-            self._lane._record_query(self._ctx, query.name, 0, t0, exc)
+            self._record_query(self._ctx, query.name, 0, t0, exc)
             raise
-        self._lane._record_query(self._ctx, query.name, len(sets), t0, None)
+        self._record_query(self._ctx, query.name, len(sets), t0, None)
 
     async def batch_one(
         self, query: Query[R], arg_rows: Sequence[Sequence[object]]

@@ -30,12 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tenantdb._admin_sql import DataApiSession
-from tenantdb.dataapi_config import DataApi
-from tenantdb.errors import QueryError, TenantDBError
-from tenantdb.migrate._errors import MigrationError
-from tenantdb.migrate._files import MigrationFile, load_directory, no_transaction
-from tenantdb.migrate._runner import (
+from tenantdb.admin.migrate._bookkeeping import (
     _CREATE_TRACKING,
     DEFAULT_OWNER_ROLE,
     TRACKING_TABLE,
@@ -55,6 +50,11 @@ from tenantdb.migrate._runner import (
     _statuses,
     _verify,
 )
+from tenantdb.admin.migrate._errors import MigrationError
+from tenantdb.admin.migrate._files import MigrationFile, load_directory, no_transaction
+from tenantdb.admin.session import DataApiSession
+from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.errors import QueryError, TenantDBError
 
 __all__ = ("down", "status", "up")
 

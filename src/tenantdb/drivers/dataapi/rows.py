@@ -3,7 +3,7 @@
 Per query, msgspec decodes the raw body straight into typed values: each column's Field is a
 small Struct whose one value member (renamed ``v``) has the column's Python type, so UUIDs,
 decimals, dates and timestamps are parsed in C instead of one Python call per value. The
-mapping is derived from the decoders codegen chose (``_codecs.decode_uuid`` -> ``uuid.UUID``
+mapping is derived from the decoders codegen chose (``codecs.decode_uuid`` -> ``uuid.UUID``
 ...), so codegen stays the source of truth; columns with any other decoder (arrays, inet,
 ...) go through the generic unwrap + decoder. Every Field Struct forbids unknown members: if
 the service answers with a member the plan did not expect, decoding raises and the whole body
@@ -21,12 +21,11 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from tenantdb import _codecs
-from tenantdb.drivers._dataapi_codec import (
+from tenantdb import codecs
+from tenantdb.drivers.dataapi.params import INTEGER_TYPES, bare
+from tenantdb.drivers.dataapi.results import (
     FLOAT4_TYPES,
-    INTEGER_TYPES,
     QueryCache,
-    bare,
     builder,
     decode_rows,
     parse_execute,
@@ -41,12 +40,12 @@ __all__ = ("FALLBACKS", "decode_result")
 R = TypeVar("R")
 
 _MSGSPEC_TYPES: dict[Callable[[Any], Any], Any] = {
-    _codecs.decode_uuid: uuid.UUID,
-    _codecs.decode_numeric: decimal.Decimal,
-    _codecs.decode_date: datetime.date,
-    _codecs.decode_time: datetime.time,
-    _codecs.decode_timestamp: datetime.datetime,
-    _codecs.decode_timestamptz: datetime.datetime,
+    codecs.decode_uuid: uuid.UUID,
+    codecs.decode_numeric: decimal.Decimal,
+    codecs.decode_date: datetime.date,
+    codecs.decode_time: datetime.time,
+    codecs.decode_timestamp: datetime.datetime,
+    codecs.decode_timestamptz: datetime.datetime,
 }
 _MEMBER_BY_PG_TYPE: dict[str, tuple[str, Any]] = {
     **dict.fromkeys((*INTEGER_TYPES, "oid"), ("longValue", int)),
@@ -126,7 +125,7 @@ def _column_plan(
     if column.array_dims == 0:
         py = _MSGSPEC_TYPES.get(decode) if decode is not None else None
         if py is not None:
-            utc = decode is _codecs.decode_timestamptz
+            utc = decode is codecs.decode_timestamptz
             return _field_type("stringValue", py), (_as_utc if utc else None)
         if decode is not None and decode is FLOAT4_TYPES_DECODER:
             return _field_type("doubleValue", float), decode
@@ -139,7 +138,7 @@ def _column_plan(
     return _AnyField, decode
 
 
-FLOAT4_TYPES_DECODER = getattr(_codecs, "decode_float4", None)
+FLOAT4_TYPES_DECODER = getattr(codecs, "decode_float4", None)
 
 
 def _as_utc(value: datetime.datetime) -> datetime.datetime:

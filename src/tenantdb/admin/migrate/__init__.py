@@ -28,18 +28,16 @@ SQLSTATE and line.
 
 from __future__ import annotations
 
-from tenantdb.migrate._cli import add_arguments, run
-from tenantdb.migrate._create import create
-from tenantdb.migrate._errors import MigrationError
-from tenantdb.migrate._files import NO_TRANSACTION
-from tenantdb.migrate._runner import (
+from tenantdb.admin.migrate._api import down, status, up
+from tenantdb.admin.migrate._bookkeeping import (
     DEFAULT_OWNER_ROLE,
     TRACKING_TABLE,
     MigrationStatus,
-    down,
-    status,
-    up,
 )
+from tenantdb.admin.migrate._cli import add_arguments, run
+from tenantdb.admin.migrate._create import create
+from tenantdb.admin.migrate._errors import MigrationError
+from tenantdb.admin.migrate._files import NO_TRANSACTION
 
 __all__ = (
     "DEFAULT_OWNER_ROLE",

@@ -36,9 +36,9 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import msgspec
 
-from tenantdb.dataapi_config import DataApi
-from tenantdb.drivers._dataapi_codec import parse_execute
-from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
+from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.drivers.dataapi.results import parse_execute
+from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
 from tenantdb.errors import ConfigurationError, TenantDBError, TransactionExpiredError
 
 __all__ = (
@@ -203,7 +203,7 @@ class DataApiSession:
 
     def __init__(self, config: DataApi, *, retry: RetryPolicy | None = None) -> None:
         # Imported here: aioboto3 costs ~0.3 s to import and the asyncpg paths never need it.
-        from tenantdb.drivers._dataapi_client import DataApiClient
+        from tenantdb.drivers.dataapi.client import DataApiClient
 
         self.config = config
         self._client = DataApiClient(config, pool_size=4, connect_timeout=_CONNECT_TIMEOUT_S)

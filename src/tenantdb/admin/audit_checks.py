@@ -9,7 +9,7 @@ from uuid import uuid4
 import asyncpg
 import msgspec
 
-from tenantdb._admin_sql import AdminSql
+from tenantdb.admin.session import AdminSql
 from tenantdb.errors import QueryError
 
 __all__ = ("Finding", "Queries", "version_findings")

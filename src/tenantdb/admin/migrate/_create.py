@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tenantdb.migrate._errors import MigrationError
-from tenantdb.migrate._files import next_version
+from tenantdb.admin.migrate._errors import MigrationError
+from tenantdb.admin.migrate._files import next_version
 
 __all__ = ("create",)
 

@@ -2,13 +2,13 @@
 
 Client settings (DATA_API.md §7): SDK retries off with ``total_max_attempts=1`` (beware: in a
 botocore client config ``{"max_attempts": 1}`` counts *retries*, i.e. two sends), because the
-lane retries only what is safe (``_dataapi_retry``); read timeout above the Data API's 45 s
+lane retries only what is safe (``retry``); read timeout above the Data API's 45 s
 statement limit; connect timeout ``PoolOptions.connect_timeout``; ``max_pool_connections``
 equal to the lane's pool size, so the HTTP pool is the concurrency limit just as the asyncpg
 pool is on the other lane.
 
 ExecuteStatement bodies bypass botocore's response parser: a ``before-parse`` hook keeps the raw
-bytes and hands botocore ``{}``; ``_dataapi_codec`` decodes the bytes with msgspec. Error bodies
+bytes and hands botocore ``{}``; ``results`` decodes the bytes with msgspec. Error bodies
 (status >= 300) are left to botocore, so errors keep their modeled codes.
 """
 
@@ -23,10 +23,10 @@ import aiobotocore
 import botocore
 from aiobotocore.config import AioConfig
 
-from tenantdb.drivers._dataapi_codec import parse_execute
+from tenantdb.drivers.dataapi.results import parse_execute
 
 if TYPE_CHECKING:
-    from tenantdb.dataapi_config import DataApi
+    from tenantdb.drivers.dataapi.config import DataApi
 
 __all__ = ("READ_TIMEOUT_S", "DataApiClient", "keep_raw_body")
 
@@ -118,7 +118,7 @@ class DataApiClient:
     async def execute(
         self, sql: str, parameters: list[dict[str, Any]], transaction_id: str
     ) -> bytes:
-        """ExecuteStatement in a transaction; the raw response body (see ``_dataapi_codec``)."""
+        """ExecuteStatement in a transaction; the raw response body (see ``results``)."""
         return await self.execute_raw(sql, parameters, transaction_id=transaction_id)
 
     async def execute_raw(

@@ -18,8 +18,8 @@ the transaction, PostgreSQL refuses it (SQLSTATE 25001) and the lane raises
 ``ConfigurationError`` saying so.
 
 Calls of one transaction are serialised by a lock: Aurora v2 answers a concurrent call with
-"Transaction is still running a query". Retries follow ``_dataapi_retry`` (never a blind resend
-of a write); errors follow ``_dataapi_errors``; values follow ``_dataapi_codec``.
+"Transaction is still running a query". Retries follow ``retry`` (never a blind resend
+of a write); errors follow ``errors``; values follow ``params`` and ``results``.
 """
 
 from __future__ import annotations
@@ -32,17 +32,17 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 
-from tenantdb.drivers._asyncpg_sql import quote_literal, split_settings
-from tenantdb.drivers._dataapi_client import DataApiClient
-from tenantdb.drivers._dataapi_errors import map_dataapi_error
-from tenantdb.drivers._dataapi_retry import RetryPolicy, call_with_retry
-from tenantdb.drivers._dataapi_tx import (
+from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
+from tenantdb.drivers.asyncpg.sql import quote_literal, split_settings
+from tenantdb.drivers.dataapi.client import DataApiClient
+from tenantdb.drivers.dataapi.errors import map_dataapi_error
+from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
+from tenantdb.drivers.dataapi.transaction import (
     BATCH_MAX_BYTES,
     BATCH_MAX_SETS,
     CLEANUP_TIMEOUT_S,
     DataApiTx,
 )
-from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
 from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
@@ -53,8 +53,8 @@ from tenantdb.errors import (
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
-    from tenantdb.dataapi_config import DataApi
-    from tenantdb.drivers.asyncpg_lane import PoolOptions
+    from tenantdb.drivers.asyncpg.lane import PoolOptions
+    from tenantdb.drivers.dataapi.config import DataApi
     from tenantdb.observe import Metrics
 
 __all__ = ("BATCH_MAX_BYTES", "BATCH_MAX_SETS", "DataApiLane", "RetryPolicy")
@@ -197,7 +197,7 @@ def _context_statement(
 ) -> tuple[str, list[dict[str, Any]]]:
     """``SELECT set_config('app.current_tenant_id', '<id>', true), …`` and its parameters.
 
-    As on the asyncpg lane (``_asyncpg_sql.split_settings``), the statement timeout, the
+    As on the asyncpg lane (``drivers.asyncpg.sql.split_settings``), the statement timeout, the
     read-only flag and the tenant and user ids (already validated, and only when they match a
     conservative character set) travel as literals; every other value is a bound parameter.
     Returns ("", []) when there is nothing to set.
@@ -247,7 +247,14 @@ class _TxScope:
             self._free()
             raise
         request = self._request
-        tx = DataApiTx(lane, client, tx_id, request.ctx, readonly=request.readonly)
+        tx = DataApiTx(
+            client,
+            tx_id,
+            request.ctx,
+            readonly=request.readonly,
+            retry=lane.retry,
+            record_query=lane._record_query,
+        )
         try:
             await self._prepare(tx)
         except BaseException:

@@ -25,13 +25,13 @@ import structlog
 
 from tenantdb.context import (
     IdValidator,
-    JwtVerifier,
     TenantContext,
     bind_context,
     context_from_headers,
     uuid_id,
 )
 from tenantdb.errors import ConfigurationError, ContextError
+from tenantdb.web.jwt import JwtVerifier
 
 __all__ = ("TenantContextMiddleware", "bearer_resolver", "header_resolver")
 

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
+__all__ = (
+    "begin_script",
+    "bound_settings_sql",
+    "quote_ident",
+    "quote_literal",
+    "split_settings",
+    "unnest_insert_sql",
+    "values_insert_sql",
+)
+
 _SAFE_LITERAL = re.compile(r"\A[0-9A-Za-z._:@+-]{0,128}\Z")
 """Values this shape may travel as literals in the BEGIN round trip (uuids, slugs, emails)."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tenantdb._admin_sql import admin_target
+from tenantdb.admin.migrate._api import down, status, up
+from tenantdb.admin.migrate._bookkeeping import DEFAULT_OWNER_ROLE, MigrationStatus
+from tenantdb.admin.migrate._create import create
+from tenantdb.admin.migrate._errors import MigrationError
+from tenantdb.admin.session import admin_target
 from tenantdb.errors import ConfigurationError
-from tenantdb.migrate._create import create
-from tenantdb.migrate._errors import MigrationError
-from tenantdb.migrate._runner import DEFAULT_OWNER_ROLE, MigrationStatus, down, status, up
 
 __all__ = ("add_arguments", "run")
 

@@ -44,8 +44,6 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from tenantdb.drivers import _asyncpg_sql as sql
-from tenantdb.drivers._asyncpg_errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers._tx_common import (
     SAVEPOINT_QUERY,
     block_ended,
@@ -54,7 +52,9 @@ from tenantdb.drivers._tx_common import (
     record_transaction,
     savepoint_name,
 )
-from tenantdb.drivers.asyncpg_exec import AsyncpgExecutor
+from tenantdb.drivers.asyncpg import sql
+from tenantdb.drivers.asyncpg.errors import map_asyncpg_error, pool_timeout
+from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,

@@ -1,4 +1,4 @@
-"""Deterministic demo rows for the example schema (used by ``tenantdb.seed``).
+"""Deterministic demo rows for the example schema (used by ``tenantdb.admin.seed``).
 
 Every tenant gets its own ``random.Random`` seeded from ``(seed, tenant index)``, so tenant
 ``i`` has the same rows whatever the number of tenants, and ids (uuid4 layout) come from that

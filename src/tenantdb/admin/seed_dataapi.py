@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from tenantdb import _seed_data as data
-from tenantdb._admin_sql import DataApiSession, encode_value
+from tenantdb.admin import seed_data as data
+from tenantdb.admin.session import DataApiSession, encode_value
 
 __all__ = (
     "MAX_REQUEST_BYTES",

@@ -19,7 +19,7 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from tenantdb.drivers._dataapi_errors import map_dataapi_error
+from tenantdb.drivers.dataapi.errors import map_dataapi_error
 from tenantdb.errors import (
     ConfigurationError,
     DatabaseResumingError,

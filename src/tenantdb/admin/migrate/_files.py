@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from tenantdb.migrate._errors import MigrationError
+from tenantdb.admin.migrate._errors import MigrationError
 
 __all__ = ("NO_TRANSACTION", "MigrationFile", "load_directory", "next_version", "no_transaction")
 

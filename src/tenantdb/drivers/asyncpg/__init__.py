@@ -1,0 +1,3 @@
+"""The asyncpg transport: lane (pool, RLS transactions), executor, SQL shapes, error mapping."""
+
+__all__ = ()
