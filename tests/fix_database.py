@@ -60,6 +60,9 @@ ALTER FUNCTION current_tenant() OWNER TO app_owner;
 ALTER TABLE items OWNER TO app_owner;
 ALTER TABLE notes OWNER TO app_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON items, notes TO app_tenant;
+CREATE SEQUENCE item_seq;
+ALTER SEQUENCE item_seq OWNER TO app_owner;
+GRANT USAGE ON SEQUENCE item_seq TO app_tenant;
 """
 
 

@@ -205,7 +205,10 @@ class AsyncpgLane:
         unknown either way, and the connection is then terminated rather than reused."""
         status: str | None = None
         try:
-            status = await conn.execute("COMMIT")
+            if self._name == "tenant":
+                status = await _tenant_commit(conn)
+            else:
+                status = await conn.execute("COMMIT")
         except Exception as exc:
             raise map_asyncpg_error(exc, query="COMMIT") from exc
         finally:
@@ -536,6 +539,19 @@ class _Savepoint:
 
 
 @functools.lru_cache(maxsize=4096)
+async def _tenant_commit(conn: _Conn) -> str:
+    """``UNLISTEN *;COMMIT``: a ``LISTEN`` in the block never outlives it (LISTEN takes effect
+    at COMMIT, so the next user of the backend would otherwise inherit the registration).
+
+    In a transaction already aborted on the server, UNLISTEN fails with 25P02 before COMMIT
+    runs: the block is rolled back, as a plain COMMIT would have done (status ``ROLLBACK``).
+    """
+    try:
+        return await conn.execute(sql.TENANT_COMMIT)
+    except asyncpg.InFailedSQLTransactionError:
+        return await conn.execute("ROLLBACK")
+
+
 def _begin_plan(
     ctx: TenantContext | None,
     readonly: bool,

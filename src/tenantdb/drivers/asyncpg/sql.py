@@ -18,6 +18,7 @@ from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
 __all__ = (
+    "TENANT_COMMIT",
     "begin_script",
     "bound_settings_sql",
     "quote_ident",
@@ -39,17 +40,47 @@ _TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
 _LITERAL_IDS = 2
 """``TenantContext.settings()`` starts with the tenant id and the user id."""
 
-_CLEAR_SESSION = "RESET ALL;RESET ROLE;DISCARD TEMP"
+_DEALLOCATE_SQL_PREPARED = (
+    "DO $tenantdb$DECLARE s text;BEGIN "
+    "FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP "
+    "EXECUTE pg_catalog.format($f$DEALLOCATE %I$f$,s);END LOOP;END$tenantdb$"
+)
+"""``DEALLOCATE`` of every statement the application's SQL made with ``PREPARE``.
+
+``DEALLOCATE ALL`` would also drop asyncpg's protocol-level statements (its statement cache);
+those have ``from_sql = false`` and stay. Written without a single quote, so every quoted
+piece of the BEGIN script is still one of the validated id literals.
+"""
+
+_CLEAR_SESSION = (
+    "RESET ALL;RESET ROLE;DISCARD TEMP;DISCARD SEQUENCES;CLOSE ALL;UNLISTEN *;"
+    "SELECT pg_catalog.pg_advisory_unlock_all();" + _DEALLOCATE_SQL_PREPARED
+)
 """Run inside every tenant BEGIN, before the context is set (docs/security.md).
 
-tenantdb sends no session-level SQL, but the application's SQL may (``set_config(…, false)``,
-``SET x``, ``SET ROLE``, ``CREATE TEMP TABLE`` in a query or a function it calls); such a change
-survives COMMIT and the tenant pool runs no reset on release. Clearing it inside the transaction
-hides what an earlier transaction on this backend left (another tenant's ``app.*`` variable, a
-``search_path``, a role, a temporary table that would shadow a tenant table, since ``pg_temp``
-is searched first) from this one. It costs no round trip (a few µs of server time) and keeps
-BEGIN's own isolation level and READ ONLY (RESET ALL does not reset those).
+tenantdb sends no session-level SQL, but the application's SQL may, in a query or a function
+it calls, and the tenant pool runs no reset on release. What survives COMMIT and is cleared
+here, in the same message as BEGIN (no round trip; ``DISCARD ALL`` cannot run in a
+transaction block, so its parts are spelled out):
+
+* ``RESET ALL``/``RESET ROLE``: ``set_config(…, false)``, ``SET x`` (another tenant's
+  ``app.*`` variable, a ``search_path``), ``SET ROLE``;
+* ``DISCARD TEMP``: a temporary table that would shadow a tenant table (``pg_temp`` is
+  searched first);
+* ``DISCARD SEQUENCES``: ``currval``/``lastval`` of the previous user's ``nextval``;
+* ``CLOSE ALL``: a ``WITH HOLD`` cursor, materialised at its COMMIT under the previous
+  tenant's context (a real leak: the next tenant could ``FETCH`` its rows);
+* ``UNLISTEN *`` and ``pg_advisory_unlock_all()``: notifications and session advisory locks;
+* :data:`_DEALLOCATE_SQL_PREPARED`: SQL ``PREPARE``d statements.
+
+BEGIN itself states every characteristic (``begin_script``), because ``SET SESSION
+CHARACTERISTICS`` or ``default_transaction_*`` would already have shaped the transaction
+before this reset runs.
 """
+
+
+TENANT_COMMIT = "UNLISTEN *;COMMIT"
+"""How the tenant lane commits: see ``lane._tenant_commit``."""
 
 
 def quote_literal(value: str) -> str:
@@ -97,7 +128,7 @@ def begin_script(
     literal: Sequence[tuple[str, str]],
     clear_session: bool = False,
 ) -> str:
-    """``BEGIN …;[RESET ALL;RESET ROLE;DISCARD TEMP;]SELECT set_config(…, true), …``.
+    """``BEGIN …;[<the session reset>;]SELECT set_config(…, true), …``.
 
     Every ``set_config`` is transaction-local (third argument ``true``); the statement timeout is
     a transaction-local setting too, so nothing tenantdb sets survives COMMIT/ROLLBACK and the
@@ -105,10 +136,17 @@ def begin_script(
     state the application's own SQL left on the backend (:data:`_CLEAR_SESSION`).
     """
     begin = "BEGIN"
-    if isolation is not None:
-        begin += " ISOLATION LEVEL " + Isolation(isolation).value.upper()
-    if readonly:
-        begin += " READ ONLY"
+    if clear_session:
+        # The tenant lane states every characteristic: a session default left by the previous
+        # user (SET SESSION CHARACTERISTICS, default_transaction_*) must not choose them.
+        level = Isolation(isolation or Isolation.READ_COMMITTED).value.upper()
+        access = "READ ONLY" if readonly else "READ WRITE"
+        begin += f" ISOLATION LEVEL {level} {access} NOT DEFERRABLE"
+    else:
+        if isolation is not None:
+            begin += " ISOLATION LEVEL " + Isolation(isolation).value.upper()
+        if readonly:
+            begin += " READ ONLY"
     if clear_session:
         begin += ";" + _CLEAR_SESSION
     calls = []
