@@ -66,7 +66,11 @@ class Queries:
                 "   AND pg_has_role(r.oid, m.oid, 'MEMBER')"
                 "   AND (m.rolsuper OR m.rolbypassrls"
                 "        OR EXISTS (SELECT 1 FROM pg_class WHERE relowner = m.oid))"
-                "   ORDER BY 1) AS escalations"
+                "   ORDER BY 1) AS escalations,"
+                " (has_function_privilege(r.oid, 'pg_catalog.pg_stat_get_activity(integer)',"
+                "   'EXECUTE')"
+                "  OR has_function_privilege(r.oid,"
+                "   'pg_catalog.pg_stat_get_backend_activity(integer)', 'EXECUTE')) AS activity"
                 " FROM pg_roles r WHERE rolname = $1",
                 self.tenant,
             )
@@ -89,6 +93,19 @@ class Queries:
                     f"the tenant role owns {r['owned']} relation(s); owners "
                     "bypass RLS unless it is FORCEd",
                     f"REASSIGN OWNED BY {self.tenant} TO app_owner;",
+                )
+            )
+        if r["activity"]:
+            out.append(
+                Finding(
+                    "I-1",
+                    who,
+                    "the tenant role can read other sessions' query text (pg_stat_activity): "
+                    "every tenant sees the tenant and user ids of every other active tenant",
+                    "as a superuser, in this database: REVOKE EXECUTE ON FUNCTION "
+                    "pg_catalog.pg_stat_get_activity(integer), "
+                    "pg_catalog.pg_stat_get_backend_activity(integer) FROM PUBLIC; then GRANT "
+                    f"them to your admin/monitoring roles, not to {self.tenant}",
                 )
             )
         for other in r["escalations"]:

@@ -221,6 +221,7 @@ class LocalPostgres(LocalDatabase):
                 f"ALTER SCHEMA public OWNER TO {Roles.OWNER};"
                 f"REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
                 f"GRANT USAGE ON SCHEMA public TO {Roles.TENANT}, {Roles.ADMIN};"
+                + hide_session_activity(Roles.ADMIN)
             )
         finally:
             await conn.close()
@@ -287,6 +288,28 @@ def _ensure_system_user() -> None:
             check=True,
             capture_output=True,
         )
+
+
+SESSION_ACTIVITY_FUNCTIONS = (
+    "pg_catalog.pg_stat_get_activity(integer)",
+    "pg_catalog.pg_stat_get_backend_activity(integer)",
+)
+"""The functions that return other sessions' query text (``pg_stat_activity`` calls the first).
+
+All tenants share one role, and PostgreSQL shows a session's query text to every session of
+the same role: any tenant could read the tenant ids in other tenants' BEGIN messages.
+Revoking these from PUBLIC (a superuser's right, per database) hides them from the tenant
+role; the admin role gets them back for monitoring (docs/schema.md, docs/security.md).
+"""
+
+
+def hide_session_activity(*readers: str) -> str:
+    """SQL that takes other sessions' query text away from every role but ``readers``."""
+    functions = ", ".join(SESSION_ACTIVITY_FUNCTIONS)
+    sql = f"REVOKE EXECUTE ON FUNCTION {functions} FROM PUBLIC;"
+    if readers:
+        sql += f"GRANT EXECUTE ON FUNCTION {functions} TO {', '.join(readers)};"
+    return sql
 
 
 def _role_statements() -> list[str]:

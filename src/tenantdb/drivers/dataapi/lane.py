@@ -197,10 +197,9 @@ def _context_statement(
 ) -> tuple[str, list[dict[str, Any]]]:
     """``SELECT set_config('app.current_tenant_id', '<id>', true), …`` and its parameters.
 
-    As on the asyncpg lane (``drivers.asyncpg.sql.split_settings``), the statement timeout, the
-    read-only flag and the tenant and user ids (already validated, and only when they match a
-    conservative character set) travel as literals; every other value is a bound parameter.
-    Returns ("", []) when there is nothing to set.
+    The statement timeout and the read-only flag travel as literals; the tenant and user ids and
+    every other variable are bound parameters (names validated by
+    ``drivers.asyncpg.sql.split_settings``). Returns ("", []) when there is nothing to set.
     """
     calls: list[str] = []
     if statement_timeout is not None:
@@ -209,9 +208,10 @@ def _context_statement(
     if readonly:
         calls.append("set_config('transaction_read_only', 'on', true)")
     literal, bound = split_settings(() if ctx is None else ctx.settings())
-    calls.extend(f"set_config({quote_literal(n)}, {quote_literal(v)}, true)" for n, v in literal)
     params: list[dict[str, Any]] = []
-    for i, (name, value) in enumerate(bound, 1):
+    # Every value is bound, the ids too: a parameter costs nothing here (unlike the asyncpg
+    # BEGIN message), and the statement text other sessions might see then holds no id.
+    for i, (name, value) in enumerate((*literal, *bound), 1):
         calls.append(f"set_config({quote_literal(name)}, :v{i}, true)")
         params.append({"name": f"v{i}", "value": {"stringValue": value}})
     if not calls:
