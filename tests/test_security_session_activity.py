@@ -25,6 +25,7 @@ from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.local.postgres import SESSION_ACTIVITY_FUNCTIONS, hide_session_activity
 from tenantdb.query import Command, Query
 
+
 def _many(sql: str) -> Query[Any]:
     return Query(
         name="Probe",

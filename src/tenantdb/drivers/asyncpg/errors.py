@@ -20,6 +20,7 @@ import re
 import asyncpg
 from asyncpg import exceptions as pgexc
 
+from tenantdb.drivers._redact import redact_message
 from tenantdb.errors import (
     ConnectionLostError,
     PoolTimeoutError,
@@ -32,12 +33,8 @@ from tenantdb.errors import (
 __all__ = ("map_asyncpg_error", "pool_timeout")
 
 _LOST_HINTS = ("connection is closed", "connection was closed", "underlying connection")
-_QUOTED = re.compile(r'".*"', re.DOTALL)
-"""From the first to the last double quote of a class-22 message: the rejected input, which
-PostgreSQL quotes without escaping, so a value with quotes of its own must not end it early."""
 _ARGUMENT = re.compile(r"\Ainvalid input for query argument (\$\d+)")
 """asyncpg's client-side encoding error, whose message quotes the Python value."""
-_REDACTED = '"<redacted>"'
 
 
 def map_asyncpg_error(exc: BaseException, *, query: str | None) -> TenantDBError:
@@ -73,9 +70,7 @@ def pool_timeout(lane: str, timeout: float) -> PoolTimeoutError:
 
 def _server_error(exc: asyncpg.PostgresError, query: str | None) -> QueryError:
     sqlstate = str(getattr(exc, "sqlstate", None) or "XX000")
-    message = _message(exc)
-    if sqlstate.startswith("22"):  # data exception: quoted parts are the rejected input
-        message = _QUOTED.sub(_REDACTED, message)
+    message = redact_message(sqlstate, _message(exc))
     detail = getattr(exc, "detail", None)
     _scrub(exc, message)
     return error_for_sqlstate(

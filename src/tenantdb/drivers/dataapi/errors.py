@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from tenantdb.drivers._redact import redact_message
 from tenantdb.errors import (
     ConfigurationError,
     ConnectionLostError,
@@ -84,8 +85,33 @@ def map_dataapi_error(
         return exc
     code, message, status = error_code(exc)
     if code:
-        return _client_error(code, message, status, query, idempotent)
+        error = _client_error(code, message, status, query, idempotent)
+        _scrub(exc, code, message, error)
+        return error
     return _transport_error(exc, query, idempotent)
+
+
+def _scrub(exc: BaseException, code: str, message: str, error: TenantDBError) -> None:
+    """Make the chained botocore error print no value: it keeps its type and request id
+    (``response["ResponseMetadata"]``), its message becomes ours (already redacted)."""
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    clean = redact_message(sqlstate, message)
+    if clean == message:
+        return
+    exc.args = (f"An error occurred ({code}): {clean}",)
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        _replace_in(response, message, clean)
+
+
+def _replace_in(tree: dict[str, Any], old: str, new: str) -> None:
+    """Every copy of the server's message in botocore's parsed response (``Error.Message``,
+    the body's own ``message``) becomes the redacted one."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            _replace_in(value, old, new)
+        elif isinstance(value, str) and old in value:
+            tree[key] = value.replace(old, new)
 
 
 def _client_error(
@@ -136,8 +162,13 @@ def _database_error(message: str, query: str | None, _idempotent: bool = False) 
     text = fields.pop("", body)
     if match is None:
         return QueryError(f"Data API database error: {text}", query=query)
+    sqlstate = match.group(1)
     return error_for_sqlstate(
-        match.group(1), text, query=query, detail=fields.get("detail"), hint=fields.get("hint")
+        sqlstate,
+        redact_message(sqlstate, text),
+        query=query,
+        detail=fields.get("detail"),
+        hint=fields.get("hint"),
     )
 
 
