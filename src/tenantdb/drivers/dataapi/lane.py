@@ -24,6 +24,7 @@ of a write); errors follow ``errors``; values follow ``params`` and ``results``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -35,6 +36,7 @@ import anyio
 from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
 from tenantdb.drivers.asyncpg.sql import quote_literal, split_settings
 from tenantdb.drivers.dataapi.client import DataApiClient
+from tenantdb.drivers.dataapi.detached import Detached
 from tenantdb.drivers.dataapi.errors import map_dataapi_error
 from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
 from tenantdb.drivers.dataapi.transaction import (
@@ -61,6 +63,8 @@ __all__ = ("BATCH_MAX_BYTES", "BATCH_MAX_SETS", "DataApiLane", "RetryPolicy")
 
 R = TypeVar("R")
 T = TypeVar("T")
+_ABANDONED = TxRequest(ctx=None, readonly=False, isolation=None, statement_timeout=None)
+"""The request of a transaction only ever rolled back (its Begin's caller was cancelled)."""
 _ISOLATION_SQL = {
     Isolation.READ_COMMITTED: "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
     Isolation.REPEATABLE_READ: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
@@ -99,6 +103,7 @@ class DataApiLane:
         )
         self._opened = False
         self._slots: anyio.Semaphore | None = None
+        self._detached = Detached()
 
     @property
     def name(self) -> str:
@@ -131,6 +136,7 @@ class DataApiLane:
             return
         self._opened = False
         with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
+            await self._detached.drain()
             await self._client.close()
 
     def transaction(self, request: TxRequest) -> AbstractAsyncContextManager[Transaction]:
@@ -169,6 +175,25 @@ class DataApiLane:
             f"no {self._name}-lane transaction slot became free within {timeout:g} s (raise "
             "PoolOptions.max_size or acquire_timeout, or look for transactions held open)"
         )
+
+    def _transaction(self, tx_id: str, request: TxRequest) -> DataApiTx:
+        return DataApiTx(
+            self._client,
+            tx_id,
+            request.ctx,
+            readonly=request.readonly,
+            retry=self.retry,
+            record_query=self._record_query,
+            detached=self._detached,
+        )
+
+    async def _roll_back_abandoned(self, begin: asyncio.Task[str], slot: anyio.Semaphore) -> None:
+        """After a Begin whose caller was cancelled: roll back what it opened, free the slot."""
+        try:
+            if not begin.cancelled() and begin.exception() is None:
+                await self._transaction(begin.result(), _ABANDONED)._rollback()
+        finally:
+            slot.release()
 
     async def _call(self, call: Callable[[], Awaitable[T]], *, query: str, idempotent: bool) -> T:
         return await call_with_retry(self.retry, call, query=query, idempotent=idempotent)
@@ -235,32 +260,31 @@ class _TxScope:
         self._t0 = time.perf_counter()
         lane = self._lane
         client = lane.client
-        self._slot = await lane._take_slot()
+        self._slot = slot = await lane._take_slot()
         try:
-            # Shielded: a BeginTransaction cancelled in flight would leave a transaction open
-            # server-side whose id we never learn (it would hold a database connection until
-            # the idle expiry). Once we have the id, a pending cancellation surfaces at the
-            # next await and the except branch below rolls it back.
-            with anyio.CancelScope(shield=True):
-                tx_id = await lane._call(client.begin, query="BEGIN", idempotent=True)
+            # Detached: a BeginTransaction cancelled in flight (by an anyio scope or a raw
+            # Task.cancel) would leave a transaction open server-side whose id we never learn.
+            # It runs to the end; if we were cancelled meanwhile, the lane rolls back what it
+            # opened and only then frees the slot. Not idempotent: never resent blind.
+            tx_id = await lane._detached.run(
+                lambda: lane._call(client.begin, query="BEGIN", idempotent=False),
+                abandoned=lambda begin: lane._roll_back_abandoned(begin, slot),
+            )
+        except asyncio.CancelledError:
+            self._slot = None  # the slot now belongs to the abandoned Begin's cleanup
+            raise
         except BaseException:
             self._free()
             raise
-        request = self._request
-        tx = DataApiTx(
-            client,
-            tx_id,
-            request.ctx,
-            readonly=request.readonly,
-            retry=lane.retry,
-            record_query=lane._record_query,
-        )
+        tx = lane._transaction(tx_id, self._request)
         try:
             await self._prepare(tx)
         except BaseException:
-            await tx._rollback()
-            self._free()
-            self._record(ok=False, error="BEGIN")
+            try:
+                await tx._rollback()
+            finally:
+                self._free()
+                self._record(ok=False, error="BEGIN")
             raise
         self._tx = tx
         return tx

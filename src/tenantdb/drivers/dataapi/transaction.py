@@ -17,6 +17,7 @@ import anyio
 import msgspec
 
 from tenantdb.drivers._tx_common import SAVEPOINT_QUERY, block_ended, savepoint_name
+from tenantdb.drivers.dataapi.detached import Detached
 from tenantdb.drivers.dataapi.params import encode_params
 from tenantdb.drivers.dataapi.results import QueryCache, parse_execute
 from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
@@ -67,6 +68,7 @@ class DataApiTx:
         "_cursors",
         "_dead",
         "_depth",
+        "_detached",
         "_lock",
         "_readonly",
         "_record_query",
@@ -83,7 +85,9 @@ class DataApiTx:
         readonly: bool,
         retry: RetryPolicy,
         record_query: QueryRecorder,
+        detached: Detached,
     ) -> None:
+        self._detached = detached
         self._retry = retry
         self._record_query = record_query
         self._client = client
@@ -144,11 +148,16 @@ class DataApiTx:
             raise
 
     async def _rollback(self) -> None:
-        """RollbackTransaction, shielded and bounded; a gone transaction is already rolled back."""
+        """RollbackTransaction, bounded, and finished even if the caller is cancelled (see
+        ``detached``); a gone transaction is already rolled back."""
         if self._dead:
             return
+        self._dead = True
+        await self._detached.run(self._rollback_call)
+
+    async def _rollback_call(self) -> None:
         tx_id = self.transaction_id
-        with anyio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
+        with anyio.move_on_after(CLEANUP_TIMEOUT_S):
             try:
                 async with self._lock:
                     await call_with_retry(
@@ -161,7 +170,6 @@ class DataApiTx:
                 pass  # expired or terminated server-side: rolled back already
             except TenantDBError:
                 pass  # the service expires the transaction itself (idle timeout)
-        self._dead = True
 
     # -- guards and bookkeeping ------------------------------------------------------------------
     def _guard(self, query: Query[Any]) -> None:
