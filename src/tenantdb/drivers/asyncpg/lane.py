@@ -2,20 +2,23 @@
 
 Shape of one tenant transaction (RLS.md §1.7, PostgREST's per-request transaction)::
 
-    round trip 1  BEGIN [ISOLATION LEVEL …] [READ ONLY];RESET ALL;RESET ROLE;DISCARD TEMP;
+    round trip 1  BEGIN ISOLATION LEVEL … READ WRITE|READ ONLY NOT DEFERRABLE;<session reset>;
                   SELECT set_config('statement_timeout','30000',true),
                          set_config('app.current_tenant_id','<validated uuid>',true),
                          set_config('app.current_user_id','<validated uuid or empty>',true)
                   (simple protocol: one message, several statements, no parameters)
     (only when the context has extra variables: SELECT set_config('app.x',$1,true), … bound)
     round trip 2… the queries (extended protocol, asyncpg's statement cache)
-    last          COMMIT, or ROLLBACK on an exception or a cancellation (shielded)
+    last          UNLISTEN *;COMMIT, or ROLLBACK on an exception or a cancellation (shielded)
+
+``<session reset>`` is ``sql._CLEAR_SESSION`` (docs/security.md).
 
 The pool of the tenant lane runs **no reset query** on release: every setting the lane makes is
 transaction-local and gone at COMMIT/ROLLBACK, so asyncpg's default ``RESET ALL`` (one more round
 trip per transaction) buys nothing. Session-level state the *application's* SQL may leave
-(``set_config(…, false)``, ``SET x``, temporary tables) is cleared instead by ``RESET ALL;RESET
-ROLE;DISCARD TEMP`` inside the next tenant BEGIN, in the same message (docs/security.md).
+(``set_config(…, false)``, ``SET x``, temporary tables, cursors, ``PREPARE``, locks) is cleared
+instead by the session reset inside the next tenant BEGIN, in the same message
+(docs/security.md).
 asyncpg still rolls back a connection released inside a transaction, and a connection whose
 rollback fails is terminated, never reused. The admin lane keeps asyncpg's default reset,
 because admin work may legitimately touch session state (advisory locks, ``SET ROLE`` for
