@@ -31,7 +31,13 @@ import asyncpg
 
 from tenantdb.errors import ConfigurationError
 
-__all__ = ("LocalDatabase", "LocalPostgres", "Roles")
+__all__ = (
+    "SESSION_ACTIVITY_FUNCTIONS",
+    "LocalDatabase",
+    "LocalPostgres",
+    "Roles",
+    "hide_session_activity",
+)
 
 _SYSTEM_USER = "embedded_postgres"
 _START_TIMEOUT_S = 60
