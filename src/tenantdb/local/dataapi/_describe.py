@@ -81,6 +81,8 @@ async def _row_description(dsn: str, sql: str) -> list[tuple[int, int, int]]:
     try:
         user = unquote(url.username or "postgres")
         database = unquote(url.path.lstrip("/") or user)
+        if "\0" in user or "\0" in database:
+            raise _UnavailableError  # a NUL would add startup parameters
         params = f"user\0{user}\0database\0{database}\0\0".encode()
         writer.write(struct.pack("!ii", 8 + len(params), _PROTOCOL_3) + params)
         await _until_ready(reader)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -33,6 +35,8 @@ _ROUTES = {
     "/ExecuteSql": "ExecuteSql",
 }
 _ADMIN_PATH = "/_tenantdb/faults"
+FAULT_TOKEN_HEADER = "x-tenantdb-fault-token"  # noqa: S105 - a header name
+_log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder()
 
 
@@ -72,8 +76,12 @@ class LocalDataApi:
         cluster: str = "tenantdb-local",
         host: str = "127.0.0.1",
         port: int = 0,
+        fault_token: str | None = None,
     ) -> None:
         self._postgres = postgres
+        if fault_token is not None and not fault_token:
+            raise ValueError("fault_token must be a non-empty string (or None: no HTTP control)")
+        self._fault_token = fault_token
         self._host, self._port = host, port
         self.region = region
         self.resource_arn = f"arn:aws:rds:{region}:{_ACCOUNT}:cluster:{cluster}"
@@ -107,8 +115,9 @@ class LocalDataApi:
     # -- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=self._max_request_bytes * 4)
-        app.router.add_post("/{op}", self._handle)
-        app.router.add_route("*", _ADMIN_PATH, self._admin)
+        if self._fault_token is not None:
+            app.router.add_route("*", _ADMIN_PATH, self._admin)
+        app.router.add_route("*", "/{tail:.*}", self._handle)  # every other path: JSON errors
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -185,8 +194,9 @@ class LocalDataApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         operation = _ROUTES.get(request.path)
-        if operation is None:
-            exc = ApiError("UnknownOperationException", f"Unknown operation {request.path}")
+        if operation is None or request.method != "POST":
+            # The path is the caller's text: never echoed.
+            exc = ApiError("UnknownOperationException", "Unknown operation")
             return _error(exc, request_id)
         try:
             self.call_counts[operation] += 1
@@ -194,6 +204,9 @@ class LocalDataApi:
             payload = await self._call(operation, body)
         except ApiError as exc:
             return _error(exc, request_id)
+        except Exception:  # a bug must still answer AWS's shape, never a text/plain 500
+            _log.exception("gateway: unhandled error in %s", operation)
+            return _error(ApiError("InternalServerErrorException", "Internal error"), request_id)
         return web.Response(
             body=payload,
             content_type="application/json",
@@ -234,7 +247,10 @@ class LocalDataApi:
         }[name]
 
     async def _read(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPException as exc:  # over aiohttp's own body cap
+            raise ApiError("BadRequestException", "Request body is too large") from exc
         if len(raw) > self._max_request_bytes:
             raise ApiError(
                 "BadRequestException",
@@ -243,19 +259,26 @@ class LocalDataApi:
         try:
             body = _decoder.decode(raw) if raw else {}
         except msgspec.DecodeError as exc:
-            raise ApiError("BadRequestException", f"Request body is not JSON: {exc}") from exc
+            raise ApiError("BadRequestException", "Request body is not valid JSON") from exc
         if not isinstance(body, dict):
             raise ApiError("BadRequestException", "Request body must be a JSON object")
         return body
 
     async def _admin(self, request: web.Request) -> web.StreamResponse:
         """The CLI's fault control: POST {"fault", "times", "operations", "duration", "when"},
-        DELETE clears, GET lists pending faults and counters."""
+        DELETE clears, GET lists pending faults and counters. Only mounted when the gateway
+        was given a ``fault_token``; every request must carry it."""
+        token = request.headers.get(FAULT_TOKEN_HEADER, "")
+        assert self._fault_token is not None  # noqa: S101 - only routed when a token is set
+        if not hmac.compare_digest(token.encode(), self._fault_token.encode()):
+            exc = ApiError("AccessDeniedException", "Missing or wrong fault-control token")
+            return _error(exc, str(uuid.uuid4()))
         if request.method == "DELETE":
             self.clear_faults()
         elif request.method == "POST":
-            spec = await request.json()
             try:
+                spec = await request.json()
+                spec = spec if isinstance(spec, dict) else {}
                 self.inject(
                     spec["fault"],
                     times=int(spec.get("times", 1)),
@@ -264,7 +287,9 @@ class LocalDataApi:
                     when=spec.get("when", "before"),
                 )
             except (KeyError, ValueError, TypeError) as exc:
-                return web.json_response({"message": str(exc)}, status=400)
+                return web.json_response(
+                    {"message": f"invalid fault: {type(exc).__name__}"}, status=400
+                )
         elif request.method != "GET":
             return web.json_response({"message": "use GET, POST or DELETE"}, status=405)
         return web.json_response(

@@ -62,7 +62,9 @@ async def execute(
     except asyncpg.PostgresError as exc:
         raise database_error(exc) from exc
     except (asyncpg.DataError, OverflowError, TypeError, ValueError) as exc:
-        raise ApiError("BadRequestException", f"Invalid parameter value: {exc}") from exc
+        raise ApiError(
+            "BadRequestException", f"Invalid parameter value ({type(exc).__name__})"
+        ) from exc
 
 
 async def with_timeout(

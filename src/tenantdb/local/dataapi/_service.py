@@ -7,6 +7,7 @@ role the statements run as (tenant secret -> NOBYPASSRLS tenant role).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from tenantdb.local.dataapi._tx import TERMINATED, Transaction, Transactions
 __all__ = ("Service", "Settings")
 
 _MAX_SQL = 65536
+_MAX_NAME = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SIZE_LIMIT_MESSAGE = "Database returned more than the allowed response size limit"
 _encoder = msgspec.json.Encoder()
 
@@ -153,10 +156,7 @@ class Service:
                 "SecretsErrorException",
                 f"Secrets Manager can't find the specified secret {secret}",
             )
-        database = req.get("database") or self.settings.default_database
-        if not isinstance(database, str) or len(database) > 64:
-            raise ApiError("ValidationException", "database must be a string of at most 64")
-        return secret, role, database
+        return secret, role, _database(req, self.settings.default_database)
 
     async def _transaction(self, req: Mapping[str, Any], tx_id: Any) -> Transaction:
         if not isinstance(tx_id, str) or not tx_id or len(tx_id) > 192:
@@ -291,11 +291,31 @@ def _as_api_error(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, asyncpg.PostgresError):
         return database_error(exc)
-    return ApiError("BadRequestException", f"Invalid parameter value: {exc}")
+    return ApiError("BadRequestException", f"Invalid parameter value ({type(exc).__name__})")
 
 
 async def _nothing() -> None:
     return None
+
+
+def _database(req: Mapping[str, Any], default: str) -> str:
+    """The ``database`` member as AWS models it (a name of at most 64 characters) and nothing
+    else: it becomes a startup-packet field, where a NUL would start a new parameter (``user``,
+    ``options``), so control characters are refused, never passed on."""
+    database = req.get("database")
+    if database is None or database == "":
+        return default
+    if (
+        not isinstance(database, str)
+        or len(database) > _MAX_NAME
+        or _CONTROL.search(database) is not None
+    ):
+        raise ApiError(
+            "ValidationException",
+            "1 validation error detected: Value at 'database' failed to satisfy constraint: "
+            f"Member must be a database name of at most {_MAX_NAME} characters",
+        )
+    return database
 
 
 def _options(req: Mapping[str, Any]) -> Options:
