@@ -150,11 +150,15 @@ class ConnectionPool:
         if conn.get_settings().session_authorization != role:
             conn.terminate()  # the role comes from the secret alone, whatever the request said
             raise ApiError("InternalServerErrorException", "Internal error")
-        for name in TEXT_TYPES:
+        try:
+            for name in TEXT_TYPES:
+                await conn.set_type_codec(
+                    name, schema="pg_catalog", encoder=str, decoder=str, format="text"
+                )
             await conn.set_type_codec(
-                name, schema="pg_catalog", encoder=str, decoder=str, format="text"
+                "float4", schema="pg_catalog", encoder=str, decoder=float, format="text"
             )
-        await conn.set_type_codec(
-            "float4", schema="pg_catalog", encoder=str, decoder=float, format="text"
-        )
+        except BaseException:
+            conn.terminate()
+            raise
         return conn

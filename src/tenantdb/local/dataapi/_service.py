@@ -38,6 +38,14 @@ class Settings:
     default_database: str
     statement_timeout: float
     max_response_bytes: int
+    max_formatted_bytes: int = 10 * 1024 * 1024
+
+
+class _TooLargeError(ApiError):
+    """Over the response limit: 1 MiB of database data (records) or 10 MB of formattedRecords."""
+
+    def __init__(self) -> None:
+        super().__init__("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
 
 
 class Service:
@@ -64,11 +72,12 @@ class Service:
             if describe_dsn is not None:
                 describe_dsn = self.pool.dsn(*tx.key)
             result = await self._in_transaction(tx, bound, options, continue_after, describe_dsn)
-            body = self._response(req, result)
-            if len(body) > self.settings.max_response_bytes:
+            try:
+                return self._response(req, result)
+            except _TooLargeError:
+                # AWS terminates and deletes a transaction whose result was too large
                 await self.txs.drop(tx, TERMINATED)
-                raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
-            return body
+                raise
         conn = await self.pool.acquire(role, database)
         detached = False
 
@@ -78,7 +87,13 @@ class Service:
         try:
             result = await with_timeout(
                 conn,
-                execute(conn, bound, options, describe_dsn=describe_dsn),
+                execute(
+                    conn,
+                    bound,
+                    options,
+                    describe_dsn=describe_dsn,
+                    probe_dsn=self.pool.dsn(role, database),
+                ),
                 timeout=self.settings.statement_timeout,
                 continue_after=continue_after,
                 on_detached=release,
@@ -89,10 +104,7 @@ class Service:
         finally:
             if not detached:
                 await self.pool.release(conn)
-        body = self._response(req, result)
-        if len(body) > self.settings.max_response_bytes:
-            raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
-        return body
+        return self._response(req, result)
 
     async def batch_execute_statement(self, req: Mapping[str, Any]) -> bytes:
         _, role, database = self._caller(req)
@@ -181,7 +193,13 @@ class Service:
     ) -> Result:
         result: Result = await self._locked(
             tx,
-            lambda: execute(tx.conn, bound, options, describe_dsn=describe_dsn),
+            lambda: execute(
+                tx.conn,
+                bound,
+                options,
+                describe_dsn=describe_dsn,
+                probe_dsn=self.pool.dsn(*tx.key),
+            ),
             continue_after=continue_after,
         )
         return result
@@ -244,8 +262,13 @@ class Service:
         out: dict[str, Any] = {}
         if result.attrs:
             if req.get("formatRecordsAs") == "JSON":
-                out["formattedRecords"] = _formatted(result)
+                formatted = _formatted(result)
+                if len(formatted.encode()) > self.settings.max_formatted_bytes:
+                    raise _TooLargeError()
+                out["formattedRecords"] = formatted
             else:
+                if result.data_bytes() > self.settings.max_response_bytes:
+                    raise _TooLargeError()
                 out["records"] = [
                     [c.field(v) for c, v in zip(result.codecs, row, strict=True)]
                     for row in result.rows
@@ -319,13 +342,33 @@ def _database(req: Mapping[str, Any], default: str) -> str:
 
 
 def _options(req: Mapping[str, Any]) -> Options:
-    rso = req.get("resultSetOptions") or {}
+    _enum(req, "formatRecordsAs", ("NONE", "JSON"))
+    rso = req.get("resultSetOptions")
+    if rso is None:
+        rso = {}
     if not isinstance(rso, Mapping):
-        raise ApiError("ValidationException", "resultSetOptions must be an object")
+        raise ApiError(
+            "ValidationException",
+            "1 validation error detected: Value at 'resultSetOptions' failed to satisfy "
+            "constraint: Member must be a structure",
+        )
+    _enum(rso, "longReturnType", ("LONG", "STRING"))
+    _enum(rso, "decimalReturnType", ("STRING", "DOUBLE_OR_LONG"))
     return Options(
         long_as_string=rso.get("longReturnType") == "STRING",
         decimal_as_number=rso.get("decimalReturnType") == "DOUBLE_OR_LONG",
     )
+
+
+def _enum(req: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    """AWS validates enum members server-side (botocore does not): ValidationException."""
+    value = req.get(name)
+    if value is not None and (not isinstance(value, str) or value not in allowed):
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value at '{name}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(allowed)}]",
+        )
 
 
 def _sql(req: Mapping[str, Any]) -> str:

@@ -25,7 +25,6 @@ __all__ = ("EXPIRED", "TERMINATED", "Transaction", "Transactions")
 
 EXPIRED = "Transaction may be expired."
 TERMINATED = "One previous call resulted in a termination of your transaction."
-_ENDED = "Transaction has been ended."
 _REMEMBERED = 10_000
 
 
@@ -90,7 +89,7 @@ class Transactions:
 
     async def finish(self, tx: Transaction, *, commit: bool) -> str:
         """COMMIT or ROLLBACK, then forget the id and return the connection to the pool."""
-        self._forget(tx, _ENDED)
+        self._forget(tx, TERMINATED)
         try:
             status = await tx.conn.execute("COMMIT" if commit else "ROLLBACK")
         except asyncpg.PostgresError as exc:
@@ -141,7 +140,7 @@ class Transactions:
 
     async def close_all(self) -> None:
         for tx in list(self._open.values()):
-            await self.drop(tx, _ENDED)
+            await self.drop(tx, TERMINATED)
 
     def _expired(self, tx: Transaction, now: float) -> bool:
         return now - tx.last_used > self._idle_timeout or now - tx.created > self._max_age
