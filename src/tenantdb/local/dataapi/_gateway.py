@@ -78,6 +78,7 @@ class LocalDataApi:
         host: str = "127.0.0.1",
         port: int = 0,
         fault_token: str | None = None,
+        aborted_commit: Literal["committed", "error"] = "committed",
     ) -> None:
         self._postgres = postgres
         if fault_token is not None and not fault_token:
@@ -94,7 +95,10 @@ class LocalDataApi:
             postgres.dsn, cap=max_connections, acquire_timeout=connection_timeout
         )
         self._txs = Transactions(
-            self._pool, idle_timeout=transaction_idle_timeout, max_age=transaction_max_age
+            self._pool,
+            idle_timeout=transaction_idle_timeout,
+            max_age=transaction_max_age,
+            aborted_commit=aborted_commit,
         )
         self._service = Service(
             Settings(
@@ -188,6 +192,19 @@ class LocalDataApi:
         ``when="after"`` runs the call and then fails it (the statement did run).
         """
         self._faults.inject(fault, times=times, operations=operations, duration=duration, when=when)
+
+    @property
+    def aborted_commit(self) -> Literal["committed", "error"]:
+        """What CommitTransaction answers for a transaction in which a statement failed:
+        ``"committed"`` (AWS: "Transaction Committed", nothing written) or ``"error"``
+        (pgjdbc's DatabaseErrorException ... SQLState: 25P02). Settable at run time."""
+        return self._txs.aborted_commit
+
+    @aborted_commit.setter
+    def aborted_commit(self, value: Literal["committed", "error"]) -> None:
+        if value not in ("committed", "error"):
+            raise ValueError("aborted_commit must be 'committed' or 'error'")
+        self._txs.aborted_commit = value
 
     def clear_faults(self) -> None:
         self._faults.clear()

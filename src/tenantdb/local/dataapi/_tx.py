@@ -15,6 +15,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Literal
 
 import asyncpg
 
@@ -43,7 +44,15 @@ class Transaction:
 class Transactions:
     """The open transactions of one gateway."""
 
-    def __init__(self, pool: ConnectionPool, *, idle_timeout: float, max_age: float) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        idle_timeout: float,
+        max_age: float,
+        aborted_commit: Literal["committed", "error"] = "committed",
+    ) -> None:
+        self.aborted_commit = aborted_commit
         self._pool = pool
         self._idle_timeout = idle_timeout
         self._max_age = max_age
@@ -99,8 +108,9 @@ class Transactions:
             await self._pool.discard(tx.conn)
             raise
         await self._pool.release(tx.conn)
-        if commit and status == "ROLLBACK":
-            # An aborted transaction cannot commit; pgjdbc reports this as an error.
+        if commit and status == "ROLLBACK" and self.aborted_commit == "error":
+            # An aborted transaction cannot commit; pgjdbc >= 42.2.x reports this as an error.
+            # AWS answers "Transaction Committed" (nothing was written): see docs/gateway.md.
             raise ApiError(
                 "DatabaseErrorException",
                 "ERROR: The database returned ROLLBACK, so the transaction cannot be committed."
