@@ -177,3 +177,57 @@ async def test_no_transaction_left_open_after_commit_and_rollback(
     await api.rollback(txs[1])
     await api.commit(txs[2])
     assert gateway.open_transactions == before
+
+
+async def test_continue_after_timeout_in_a_transaction_next_call_sees_it(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    """aurora-data-api's test_continue_after_timeout: the statement times out but continues;
+    the next call on the transaction waits for it (one JDBC connection per transaction runs
+    one statement at a time) and sees its row, rather than "still running" at once."""
+    async with (
+        # the continuing statement outlives the timeout by 0.3 s; the next call may wait up to
+        # one statement timeout (1 s) for it
+        LocalDataApi(local_pg, statement_timeout=1.0) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        k = "continue-after-timeout-tx"
+        tx = await api.begin()
+        with pytest.raises(ClientError) as err:
+            await api.execute(
+                "insert into t(tag) select :k from pg_sleep(1.3)",
+                param("k", stringValue=k),
+                continueAfterTimeout=True,
+                transactionId=tx,
+            )
+        assert code(err.value) == "StatementTimeoutException"
+        res = await api.execute(
+            "select count(*) from t where tag = :k", param("k", stringValue=k), transactionId=tx
+        )
+        assert res["records"] == [[{"longValue": 1}]]
+        assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+
+
+async def test_continue_after_timeout_then_commit_waits_for_the_statement(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    async with (
+        # the continuing statement outlives the timeout by 0.3 s; the next call may wait up to
+        # one statement timeout (1 s) for it
+        LocalDataApi(local_pg, statement_timeout=1.0) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        k = "continue-after-timeout-commit"
+        tx = await api.begin()
+        with pytest.raises(ClientError):
+            await api.execute(
+                "insert into t(tag) select :k from pg_sleep(1.3)",
+                param("k", stringValue=k),
+                continueAfterTimeout=True,
+                transactionId=tx,
+            )
+        assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+        res = await api.execute("select count(*) from t where tag = :k", param("k", stringValue=k))
+        assert res["records"] == [[{"longValue": 1}]]

@@ -7,6 +7,8 @@ role the statements run as (tenant secret -> NOBYPASSRLS tenant role).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -178,8 +180,7 @@ class Service:
 
     async def _finish(self, req: Mapping[str, Any], *, commit: bool) -> bytes:
         tx = await self._transaction(req, _required_str(req, "transactionId"))
-        if tx.lock.locked():
-            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        await self._wait_detached(tx)
         status = await self.txs.finish(tx, commit=commit)
         return _encoder.encode({"transactionStatus": status})
 
@@ -207,14 +208,16 @@ class Service:
     async def _locked(
         self, tx: Transaction, work: Callable[[], Any], *, continue_after: bool
     ) -> Any:
-        if tx.lock.locked():
-            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        await self._wait_detached(tx)
         await tx.lock.acquire()
         detached = False
+        finished = asyncio.Event()
 
         async def unlock() -> None:
             tx.lock.release()
             self.txs.touch(tx)
+            tx.detached = None
+            finished.set()
             if self.txs_get_open(tx) is None:
                 await self.pool.discard(tx.conn)
 
@@ -228,11 +231,26 @@ class Service:
             )
         except ApiError as exc:
             detached = continue_after and exc.code == "StatementTimeoutException"
+            if detached:
+                tx.detached = finished
             raise
         finally:
             if not detached:
                 tx.lock.release()
                 self.txs.touch(tx)
+
+    async def _wait_detached(self, tx: Transaction) -> None:
+        """A call while another call on the transaction runs: "Transaction is still running a
+        query" at once (v2). A call after a statement that timed out but continues
+        (continueAfterTimeout) waits for it, at most one statement timeout, then runs and sees
+        its effect, as the next statement on a JDBC connection does."""
+        if not tx.lock.locked():
+            return
+        if tx.detached is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tx.detached.wait(), self.settings.statement_timeout)
+        if tx.lock.locked():
+            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
 
     def txs_get_open(self, tx: Transaction) -> Transaction | None:
         return tx if self.txs.is_open(tx) else None

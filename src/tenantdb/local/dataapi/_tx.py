@@ -39,6 +39,9 @@ class Transaction:
     last_used: float
     key: tuple[str, str]  # (role, database)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    detached: asyncio.Event | None = None
+    """Set while a statement that timed out with continueAfterTimeout still runs; the event
+    fires when it ends (the next call waits for it instead of answering "still running")."""
 
 
 class Transactions:
