@@ -9,6 +9,7 @@ raise when leaving such a block under both.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,25 +54,22 @@ def _ctx(tenants: TenantSet) -> TenantContext:
     return TenantContext(tenant_id=tenants.a.tenant_id)
 
 
+async def _swallow_then_leave(db: Database, tenants: TenantSet, *, more: bool) -> None:
+    """A block whose statement fails; the caller swallows the error and leaves normally."""
+    async with db.tenant(_ctx(tenants)) as tx:
+        with contextlib.suppress(errors.QueryError):
+            await tx.one(_FAIL, ())
+        if more:
+            with contextlib.suppress(errors.TenantDBError):
+                await tx.one(_ONE, ())  # 25P02 from PostgreSQL, swallowed too
+
+
+@pytest.mark.parametrize("more", [False, True], ids=["alone", "then_more"])
 async def test_swallowed_statement_error_fails_the_block(
-    data_api_db: Database, tenants_abc: TenantSet, aborted_commit: str
+    data_api_db: Database, tenants_abc: TenantSet, aborted_commit: str, more: bool
 ) -> None:
     with pytest.raises(errors.TenantDBError) as err:
-        async with data_api_db.tenant(_ctx(tenants_abc)) as tx:
-            with pytest.raises(errors.QueryError):
-                await tx.one(_FAIL, ())
-            # the caller swallowed the error and leaves the block normally
+        await _swallow_then_leave(data_api_db, tenants_abc, more=more)
     assert getattr(err.value, "sqlstate", None) == "25P02"
     async with data_api_db.tenant(_ctx(tenants_abc)) as tx:  # the lane is still usable
         assert await tx.one(_ONE, ()) == 1
-
-
-async def test_failure_then_more_statements_still_fails_the_block(
-    data_api_db: Database, tenants_abc: TenantSet, aborted_commit: str
-) -> None:
-    with pytest.raises(errors.TenantDBError):
-        async with data_api_db.tenant(_ctx(tenants_abc)) as tx:
-            with pytest.raises(errors.QueryError):
-                await tx.one(_FAIL, ())
-            with pytest.raises(errors.TenantDBError):
-                await tx.one(_ONE, ())  # 25P02 from PostgreSQL, swallowed too
