@@ -16,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from tenantdb.dataapi_config import DataApi
-from tenantdb.local.dataapi._errors import ApiError
+from tenantdb.local.dataapi._errors import ApiError, transaction_not_found
 from tenantdb.local.dataapi._faults import Fault, FaultQueue, fault_error
 from tenantdb.local.dataapi._pool import ConnectionPool
 from tenantdb.local.dataapi._service import Service, Settings
@@ -250,9 +250,7 @@ class LocalDataApi:
             secret = str(body.get("secretArn"))
             tx = await self._txs.get(tx_id, str(body.get("resourceArn")), secret)
             await self._txs.drop(tx, TERMINATED)
-        raise ApiError(
-            "TransactionNotFoundException", f"Transaction {tx_id} is not found. {TERMINATED}"
-        )
+        raise transaction_not_found(tx_id, TERMINATED)
 
     def _operation(self, name: str) -> Callable[[dict[str, Any]], Awaitable[bytes]]:
         svc = self._service

@@ -28,6 +28,7 @@ __all__ = ("Service", "Settings")
 
 _MAX_SQL = 65536
 _MAX_NAME = 64
+_ARN = re.compile(r"arn:[A-Za-z0-9:/_+=.@-]{1,200}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SIZE_LIMIT_MESSAGE = "Database returned more than the allowed response size limit"
 _encoder = msgspec.json.Encoder()
@@ -162,13 +163,14 @@ class Service:
             raise ApiError("ValidationException", "The schema parameter isn't supported")
         if resource != self.settings.resource_arn:
             raise ApiError(
-                "HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for {resource}"
+                "HttpEndpointNotEnabledException",
+                f"HttpEndpoint is not enabled for {_arn(resource)}",
             )
         role = self.settings.secrets.get(secret)
         if role is None:
             raise ApiError(
                 "SecretsErrorException",
-                f"Secrets Manager can't find the specified secret {secret}",
+                f"Secrets Manager can't find the specified secret {_arn(secret)}",
             )
         return secret, role, _database(req, self.settings.default_database)
 
@@ -337,6 +339,11 @@ def _as_api_error(exc: Exception) -> ApiError:
 
 async def _nothing() -> None:
     return None
+
+
+def _arn(value: str) -> str:
+    """An ARN as AWS echoes it, or a placeholder: the caller's arbitrary text is never echoed."""
+    return value if _ARN.fullmatch(value) else "(invalid ARN)"
 
 
 def _database(req: Mapping[str, Any], default: str) -> str:
