@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from botocore.exceptions import ClientError
-from fix_gateway import Api, param
+from fix_gateway import Api, open_rds_data, param
 
-from tenantdb.local import LocalDataApi
+from tenantdb.local import LocalDataApi, LocalPostgres
 from tenantdb.local.dataapi import Fault
 
 
@@ -106,9 +106,16 @@ async def test_fault_after_the_call_ran(gateway: LocalDataApi, api: Api) -> None
     assert res["records"] == [[{"longValue": 1}]]  # the commit happened; the answer was lost
 
 
-async def test_admin_http_path(gateway: LocalDataApi, api: Api) -> None:
-    url = gateway.endpoint_url + "/_tenantdb/faults"
-    async with aiohttp.ClientSession() as http:
+async def test_admin_http_path(local_pg: LocalPostgres, gateway_db: str) -> None:
+    """Fault control over HTTP exists only on a gateway started with a token (the CLI's
+    ``--faults``); ``test_gateway_hostile`` covers its absence and a wrong token."""
+    async with (
+        LocalDataApi(local_pg, fault_token="test-token") as gateway,
+        open_rds_data(gateway.endpoint_url) as client,
+        aiohttp.ClientSession(headers={"x-tenantdb-fault-token": "test-token"}) as http,
+    ):
+        api = Api(client, gateway, gateway_db)
+        url = gateway.endpoint_url + "/_tenantdb/faults"
         async with http.post(url, json={"fault": "throttling", "times": 1}) as resp:
             assert resp.status == 200
             assert (await resp.json())["faults"][0]["fault"] == "throttling"
@@ -124,7 +131,7 @@ async def test_admin_http_path(gateway: LocalDataApi, api: Api) -> None:
         async with http.get(url) as resp:
             body = await resp.json()
             assert body["calls"]["ExecuteStatement"] >= 1
-    await api.execute("select 1")
+        await api.execute("select 1")
 
 
 async def test_invalid_injection_is_refused(gateway: LocalDataApi) -> None:

@@ -119,18 +119,44 @@ async def test_transaction_id_is_bound_to_its_secret(api: Api, tenant_api: Api) 
     await tenant_api.rollback(tenant_tx)
 
 
-async def test_commit_of_aborted_transaction_is_an_error(api: Api) -> None:
-    k = "aborted-commit"
+async def test_commit_after_a_failed_statement_answers_like_aws(api: Api) -> None:
+    """aurora-data-api's v2-maintained tests commit after an expected error and expect no
+    error: AWS answers "Transaction Committed", and nothing was written (PostgreSQL rolled
+    the aborted transaction back)."""
+    k = "aborted-commit-aws"
     tx = await api.begin()
     await api.execute("insert into t(tag) values (:k)", param("k", stringValue=k), transactionId=tx)
     with pytest.raises(ClientError):
         await api.execute("select 1/0", transactionId=tx)
-    with pytest.raises(ClientError) as err:
-        await api.commit(tx)
-    assert code(err.value) == "DatabaseErrorException"
-    assert err.value.response["Error"]["Message"].endswith("SQLState: 25P02")
+    assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
     res = await api.execute("select count(*) from t where tag = :k", param("k", stringValue=k))
     assert res["records"] == [[{"longValue": 0}]]
+    with pytest.raises(ClientError) as err:
+        await api.commit(tx)
+    assert code(err.value) == "TransactionNotFoundException"
+
+
+async def test_commit_of_aborted_transaction_is_an_error_when_asked(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    async with (
+        LocalDataApi(local_pg, aborted_commit="error") as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        k = "aborted-commit"
+        tx = await api.begin()
+        await api.execute(
+            "insert into t(tag) values (:k)", param("k", stringValue=k), transactionId=tx
+        )
+        with pytest.raises(ClientError):
+            await api.execute("select 1/0", transactionId=tx)
+        with pytest.raises(ClientError) as err:
+            await api.commit(tx)
+        assert code(err.value) == "DatabaseErrorException"
+        assert err.value.response["Error"]["Message"].endswith("SQLState: 25P02")
+        res = await api.execute("select count(*) from t where tag = :k", param("k", stringValue=k))
+        assert res["records"] == [[{"longValue": 0}]]
 
 
 async def test_session_settings_persist_inside_a_transaction(api: Api) -> None:
@@ -151,3 +177,57 @@ async def test_no_transaction_left_open_after_commit_and_rollback(
     await api.rollback(txs[1])
     await api.commit(txs[2])
     assert gateway.open_transactions == before
+
+
+async def test_continue_after_timeout_in_a_transaction_next_call_sees_it(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    """aurora-data-api's test_continue_after_timeout: the statement times out but continues;
+    the next call on the transaction waits for it (one JDBC connection per transaction runs
+    one statement at a time) and sees its row, rather than "still running" at once."""
+    async with (
+        # the continuing statement outlives the timeout by 0.3 s; the next call may wait up to
+        # one statement timeout (1 s) for it
+        LocalDataApi(local_pg, statement_timeout=1.0) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        k = "continue-after-timeout-tx"
+        tx = await api.begin()
+        with pytest.raises(ClientError) as err:
+            await api.execute(
+                "insert into t(tag) select :k from pg_sleep(1.3)",
+                param("k", stringValue=k),
+                continueAfterTimeout=True,
+                transactionId=tx,
+            )
+        assert code(err.value) == "StatementTimeoutException"
+        res = await api.execute(
+            "select count(*) from t where tag = :k", param("k", stringValue=k), transactionId=tx
+        )
+        assert res["records"] == [[{"longValue": 1}]]
+        assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+
+
+async def test_continue_after_timeout_then_commit_waits_for_the_statement(
+    local_pg: LocalPostgres, gateway_db: str
+) -> None:
+    async with (
+        # the continuing statement outlives the timeout by 0.3 s; the next call may wait up to
+        # one statement timeout (1 s) for it
+        LocalDataApi(local_pg, statement_timeout=1.0) as gw,
+        open_rds_data(gw.endpoint_url) as client,
+    ):
+        api = Api(client, gw, gateway_db)
+        k = "continue-after-timeout-commit"
+        tx = await api.begin()
+        with pytest.raises(ClientError):
+            await api.execute(
+                "insert into t(tag) select :k from pg_sleep(1.3)",
+                param("k", stringValue=k),
+                continueAfterTimeout=True,
+                transactionId=tx,
+            )
+        assert (await api.commit(tx))["transactionStatus"] == "Transaction Committed"
+        res = await api.execute("select count(*) from t where tag = :k", param("k", stringValue=k))
+        assert res["records"] == [[{"longValue": 1}]]

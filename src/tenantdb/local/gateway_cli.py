@@ -2,15 +2,18 @@
 
 Starts an embedded PostgreSQL (or uses an existing server through ``--dsn``), then the gateway,
 and prints the ARNs, the endpoint and the environment variables a Data-API-only deployment
-reads. Faults are injected over HTTP while it runs::
+reads. With ``--faults`` it also mounts fault control over HTTP, guarded by a random token it
+prints (any local process could otherwise drop other callers' transactions)::
 
-    curl -X POST $AWS_ENDPOINT_URL_RDS_DATA/_tenantdb/faults -d '{"fault":"resuming","times":2}'
+    curl -X POST $AWS_ENDPOINT_URL_RDS_DATA/_tenantdb/faults \
+        -H "x-tenantdb-fault-token: $TOKEN" -d '{"fault":"resuming","times":2}'
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -18,7 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import anyio
 
 from tenantdb.local.dataapi import LocalDataApi
-from tenantdb.local.dataapi._gateway import PostgresServer
+from tenantdb.local.dataapi._gateway import FAULT_TOKEN_HEADER, PostgresServer
 from tenantdb.local.postgres import LocalPostgres
 
 __all__ = ("add_arguments", "run")
@@ -36,9 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statement-timeout", type=float, default=45.0)
     parser.add_argument("--transaction-idle-timeout", type=float, default=180.0)
     parser.add_argument("--max-connections", type=int, default=100)
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="mount /_tenantdb/faults (fault injection for tests), guarded by a printed token",
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
+    token = secrets.token_urlsafe(24) if args.faults else None
     async with (
         _server(args) as pg,
         LocalDataApi(
@@ -47,6 +56,7 @@ async def run(args: argparse.Namespace) -> int:
             statement_timeout=args.statement_timeout,
             transaction_idle_timeout=args.transaction_idle_timeout,
             max_connections=args.max_connections,
+            fault_token=token,
         ) as gw,
     ):
         print(f"endpoint:          {gw.endpoint_url}")
@@ -62,7 +72,14 @@ async def run(args: argparse.Namespace) -> int:
         print(f"AWS_ENDPOINT_URL_RDS_DATA={gw.endpoint_url}")
         print("AWS_ACCESS_KEY_ID=local")
         print("AWS_SECRET_ACCESS_KEY=local")
-        print(f"\nfault control: {gw.endpoint_url}/_tenantdb/faults   Ctrl-C stops.", flush=True)
+        if token is None:
+            print("\nfault control: off (start with --faults)   Ctrl-C stops.", flush=True)
+        else:
+            print(
+                f"\nfault control: {gw.endpoint_url}/_tenantdb/faults   "
+                f"header {FAULT_TOKEN_HEADER}: {token}   Ctrl-C stops.",
+                flush=True,
+            )
         await _until_stopped()
     print("stopped.", flush=True)
     return 0

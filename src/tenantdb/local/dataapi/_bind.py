@@ -46,6 +46,7 @@ _HINT_FORMATS = {
     ),
 }
 _DIGITS = re.compile(r"[0-9]+")
+_SAFE_NAME = re.compile(r":?[A-Za-z0-9_]{1,64}")
 
 
 class Bound(NamedTuple):
@@ -129,10 +130,17 @@ def _decode_parameters(parameters: Sequence[Any]) -> dict[str, tuple[Any, str]]:
         name = param.get("name")
         if not isinstance(name, str) or not name:
             raise ApiError("BadRequestException", "Parameter has no name")
+        hint = param.get("typeHint")
+        if hint is not None and (not isinstance(hint, str) or hint not in _HINT_TYPES):
+            raise ApiError(
+                "ValidationException",
+                f"{_shown(name)} has an invalid typeHint: Member must satisfy enum value set: "
+                "[JSON, UUID, TIMESTAMP, DATE, TIME, DECIMAL]",
+            )
         value = param.get("value")
         if not isinstance(value, Mapping):
-            raise ApiError("BadRequestException", f'Parameter "{name}" has value with no field set')
-        out[name.removeprefix(":")] = _decode_value(name, value, param.get("typeHint"))
+            raise ApiError("BadRequestException", f"{_shown(name)} has value with no field set")
+        out[name.removeprefix(":")] = _decode_value(name, value, hint)
     return out
 
 
@@ -141,9 +149,9 @@ def _decode_value(name: str, value: Mapping[str, Any], hint: Any) -> tuple[Any, 
     if value.get("isNull") is False:
         members.remove("isNull")
     if not members:
-        raise ApiError("BadRequestException", f'Parameter "{name}" has value with no field set')
+        raise ApiError("BadRequestException", f"{_shown(name)} has value with no field set")
     if len(members) > 1:
-        raise ApiError("BadRequestException", f'Parameter "{name}" has more than one field set')
+        raise ApiError("BadRequestException", f"{_shown(name)} has more than one field set")
     member = members[0]
     raw = value[member]
     if member == "arrayValue":
@@ -160,14 +168,13 @@ def _string(name: str, raw: Any, hint: Any) -> tuple[Any, str]:
         raise _invalid(name, "stringValue")
     if hint is None:
         return raw, "varchar"
-    if hint not in _HINT_TYPES:
-        raise ApiError("ValidationException", f'Parameter "{name}" has an unknown typeHint {hint}')
     if hint in _HINT_FORMATS:
         pattern, shape = _HINT_FORMATS[hint]
         if not pattern.fullmatch(raw):
+            # The value itself is never echoed: it may be anything the caller holds.
             raise ApiError(
                 "BadRequestException",
-                f'Parameter "{name}" with typeHint {hint} must be formatted {shape}: {raw!r}',
+                f"{_shown(name)} with typeHint {hint} must be formatted {shape}",
             )
     return raw, _HINT_TYPES[hint]
 
@@ -203,7 +210,13 @@ def _blob(name: str, raw: Any) -> tuple[Any, str]:
 
 
 def _invalid(name: str, member: str) -> ApiError:
-    return ApiError("ValidationException", f'Parameter "{name}" has an invalid {member}')
+    return ApiError("ValidationException", f"{_shown(name)} has an invalid {member}")
+
+
+def _shown(name: str) -> str:
+    """How a message names a parameter: an identifier-like name as AWS shows it, anything
+    else (the caller's bytes, not a name) anonymously."""
+    return f'Parameter "{name}"' if _SAFE_NAME.fullmatch(name) else "A parameter"
 
 
 _SCALARS = {

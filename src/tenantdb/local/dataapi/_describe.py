@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-__all__ = ("ColumnOrigin", "describe")
+__all__ = ("ColumnOrigin", "describe", "describe_columns")
 
 _PROTOCOL_3 = 196608
 _TIMEOUT = 5.0
@@ -73,7 +73,17 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 """
 
 
-async def _row_description(dsn: str, sql: str) -> list[tuple[int, int, int]]:
+async def describe_columns(dsn: str, sql: str) -> list[tuple[str, int]] | None:
+    """(label, type oid) of each result column, read from the RowDescription without asyncpg
+    (which refuses to prepare some results, e.g. numrange under text numeric codecs)."""
+    try:
+        fields = await asyncio.wait_for(_row_description(dsn, sql, names=True), _TIMEOUT)
+    except (_UnavailableError, OSError, TimeoutError, struct.error, UnicodeDecodeError):
+        return None
+    return [(name, oid) for name, oid in fields]
+
+
+async def _row_description(dsn: str, sql: str, *, names: bool = False) -> list[Any]:
     url = urlsplit(dsn)
     if url.password:
         raise _UnavailableError  # only trust authentication is spoken here
@@ -81,6 +91,8 @@ async def _row_description(dsn: str, sql: str) -> list[tuple[int, int, int]]:
     try:
         user = unquote(url.username or "postgres")
         database = unquote(url.path.lstrip("/") or user)
+        if "\0" in user or "\0" in database:
+            raise _UnavailableError  # a NUL would add startup parameters
         params = f"user\0{user}\0database\0{database}\0\0".encode()
         writer.write(struct.pack("!ii", 8 + len(params), _PROTOCOL_3) + params)
         await _until_ready(reader)
@@ -90,11 +102,11 @@ async def _row_description(dsn: str, sql: str) -> list[tuple[int, int, int]]:
             + _message(b"S", b"")
         )
         await writer.drain()
-        fields: list[tuple[int, int, int]] = []
+        fields: list[Any] = []
         while True:
             kind, body = await _read(reader)
             if kind == b"T":
-                fields = _fields(body)
+                fields = _named_fields(body) if names else _fields(body)
             elif kind == b"E":
                 raise _UnavailableError
             elif kind == b"Z":
@@ -136,5 +148,17 @@ def _fields(body: bytes) -> list[tuple[int, int, int]]:
             "!IhIhih", body[end + 1 : end + 19]
         )
         out.append((table_oid, attnum, typmod))
+        pos = end + 19
+    return out
+
+
+def _named_fields(body: bytes) -> list[tuple[str, int]]:
+    (count,) = struct.unpack("!h", body[:2])
+    pos, out = 2, []
+    for _ in range(count):
+        end = body.index(b"\0", pos)
+        name = body[pos:end].decode()
+        (type_oid,) = struct.unpack("!I", body[end + 7 : end + 11])
+        out.append((name, type_oid))
         pos = end + 19
     return out

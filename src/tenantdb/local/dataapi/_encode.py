@@ -20,9 +20,29 @@ from asyncpg.types import Attribute, Type
 from tenantdb.local.dataapi._describe import ColumnOrigin
 from tenantdb.local.dataapi._errors import ApiError
 
-__all__ = ("TEXT_TYPES", "ColumnCodec", "Options", "column_codecs", "column_metadata")
+__all__ = (
+    "RANGE_TYPES",
+    "TEXT_TYPES",
+    "ColumnCodec",
+    "Options",
+    "column_codecs",
+    "column_metadata",
+    "is_range",
+    "is_range_array",
+)
 
-TEXT_TYPES = ("numeric", "date", "time", "timestamp", "uuid", "json", "jsonb", "inet", "cidr")
+RANGE_TYPES = ("int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange")
+TEXT_TYPES = (
+    "numeric",
+    "date",
+    "time",
+    "timestamp",
+    "uuid",
+    "json",
+    "jsonb",
+    "inet",
+    "cidr",
+)
 
 # pg_catalog scalar type -> category
 _CATEGORY = {
@@ -39,8 +59,9 @@ _CATEGORY = {
     "jsonb": "json",
     "timestamptz": "timestamptz",
     "timetz": "timetz",
+    "char": "pgchar",
     **dict.fromkeys(
-        ("text", "varchar", "bpchar", "char", "name", "uuid", "date", "time", "timestamp"),
+        ("text", "varchar", "bpchar", "name", "uuid", "date", "time", "timestamp"),
         "string",
     ),
     **dict.fromkeys(("inet", "cidr", "xml", "citext", "void"), "string"),
@@ -76,14 +97,39 @@ _PRECISION = {
     "float4": (8, 8),
     "float8": (17, 17),
     "bool": (1, 0),
+    "char": (1, 0),
     "date": (13, 0),
     "time": (15, 6),
     "timetz": (21, 6),
     "timestamp": (29, 6),
     "timestamptz": (35, 6),
-    "uuid": (36, 0),
+    "interval": (49, 6),
     "numeric": (0, 0),
 }
+# pgjdbc TypeInfoCache.isCaseSensitive: false for these, true for every other type (text,
+# bytea, uuid, json, "char", arrays, enums...).
+_CASE_INSENSITIVE = frozenset(
+    (
+        "oid",
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "numeric",
+        "bool",
+        "bit",
+        "varbit",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+    )
+)
+# getDisplaySize's worst-case widths before the fractional seconds
+_DATETIME_WIDTH = {"time": 8, "timetz": 14, "timestamp": 22, "timestamptz": 28}
 _UNKNOWN_LENGTH = 2147483647
 _JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
 
@@ -135,7 +181,7 @@ def column_metadata(
         "isAutoIncrement": auto,
         "isSigned": category in ("long", "double", "decimal"),
         "isCurrency": base == "money",
-        "isCaseSensitive": category in ("string", "json"),
+        "isCaseSensitive": is_array or base not in _CASE_INSENSITIVE,
         "nullable": 0 if origin is not None and origin.not_null else 1,
         "precision": precision,
         "scale": scale,
@@ -154,9 +200,10 @@ def _precision_scale(base: str, typmod: int) -> tuple[int, int]:
         return ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
     if base in ("varchar", "bpchar"):
         return typmod - 4, 0
-    if base in ("time", "timetz", "timestamp", "timestamptz"):
-        whole = {"time": 8, "timetz": 14, "timestamp": 19, "timestamptz": 25}[base]
-        return whole + (typmod + 1 if typmod > 0 else 0), typmod
+    if base in _DATETIME_WIDTH:
+        # pgjdbc: typmod 0 -> no fraction; 1 -> two digits (PostgreSQL prints two); n -> n
+        seconds = {0: 0, 1: 3}.get(typmod, typmod + 1)
+        return _DATETIME_WIDTH[base] + seconds, typmod
     return _PRECISION.get(base, (_UNKNOWN_LENGTH, 0))
 
 
@@ -164,11 +211,19 @@ def _precision_scale(base: str, typmod: int) -> tuple[int, int]:
 def _codec(name: str, typ: Type, options: Options) -> ColumnCodec:
     if typ.kind == "array":
         elem = typ.name.removesuffix("[]")
+        if elem in RANGE_TYPES:  # cast to text[] by ``_run``
+            field, plain = _array("string", options)
+            return ColumnCodec(name, f"_{elem}", field, plain)
         category = _category(elem, typ.schema, f"_{elem}")
         if category == "blob":
             _unsupported(f"_{elem}")
         field, plain = _array(category, options)
         return ColumnCodec(name, f"_{elem}", field, plain)
+    if is_range(typ):
+        # pgjdbc hands ranges over as PGobject, i.e. PostgreSQL's text output; the statement
+        # casts them to text (see ``_run``), so they arrive as str
+        scalar_field, scalar_plain = _SCALAR_CODECS["string"](options)
+        return ColumnCodec(name, typ.name, _nullable(scalar_field), scalar_plain)
     if typ.kind != "scalar":
         _unsupported(typ.name)
     category = _category(typ.name, typ.schema, typ.name)
@@ -209,6 +264,23 @@ def pg_timestamp(value: dt.datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return f"{value.year:04d}-{value:%m-%d %H:%M:%S}{_fraction(value.microsecond)}"
+
+
+def pg_char(value: bytes) -> str:
+    """PostgreSQL's charout for the one-byte ``"char"`` (asyncpg decodes it to bytes)."""
+    if not value:
+        return ""
+    byte = value[0]
+    return chr(byte) if byte < 0x80 else f"\\{byte:03o}"
+
+
+def is_range(typ: Type) -> bool:
+    """A built-in range type (returned as its text, like pgjdbc's PGobject)."""
+    return typ.kind == "range" and typ.schema == "pg_catalog" and typ.name in RANGE_TYPES
+
+
+def is_range_array(typ: Type) -> bool:
+    return typ.kind == "array" and typ.name.removesuffix("[]") in RANGE_TYPES
 
 
 def pg_time_utc(value: dt.time) -> str:
@@ -290,6 +362,7 @@ _SCALAR_CODECS: dict[str, Callable[[Options], _Codecs]] = {
     "timestamptz": lambda o: ((lambda v: {"stringValue": pg_timestamp(v)}), pg_timestamp),
     "timetz": lambda o: ((lambda v: {"stringValue": pg_time_utc(v)}), pg_time_utc),
     "dynamic": lambda o: (_dynamic_field, _dynamic_plain),
+    "pgchar": lambda o: ((lambda v: {"stringValue": pg_char(v)}), pg_char),
 }
 
 

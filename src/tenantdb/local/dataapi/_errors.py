@@ -7,6 +7,7 @@ modeled exception class (or a plain ``ClientError`` for ValidationException/Thro
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -68,6 +69,8 @@ def database_error(exc: asyncpg.PostgresError) -> ApiError:
 
 def transaction_not_found(transaction_id: str, cause: str) -> ApiError:
     """AWS's message: ``Transaction <id> is not found`` plus why (expired, terminated...)."""
-    return ApiError(
-        "TransactionNotFoundException", f"Transaction {transaction_id} is not found. {cause}"
-    )
+    shown = transaction_id if _TX_ID.fullmatch(transaction_id) else "(invalid id)"
+    return ApiError("TransactionNotFoundException", f"Transaction {shown} is not found. {cause}")
+
+
+_TX_ID = re.compile(r"[A-Za-z0-9+/=_-]{1,192}")

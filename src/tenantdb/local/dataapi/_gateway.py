@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -14,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from tenantdb.drivers.dataapi.config import DataApi
-from tenantdb.local.dataapi._errors import ApiError
+from tenantdb.local.dataapi._errors import ApiError, transaction_not_found
 from tenantdb.local.dataapi._faults import Fault, FaultQueue, fault_error
 from tenantdb.local.dataapi._pool import ConnectionPool
 from tenantdb.local.dataapi._service import Service, Settings
@@ -33,6 +35,8 @@ _ROUTES = {
     "/ExecuteSql": "ExecuteSql",
 }
 _ADMIN_PATH = "/_tenantdb/faults"
+FAULT_TOKEN_HEADER = "x-tenantdb-fault-token"  # noqa: S105 - a header name
+_log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder()
 
 
@@ -67,13 +71,19 @@ class LocalDataApi:
         max_connections: int = 100,
         connection_timeout: float = 10.0,
         max_response_bytes: int = 1024 * 1024,
+        max_formatted_bytes: int = 10 * 1024 * 1024,
         max_request_bytes: int = 4 * 1024 * 1024,
         region: str = "us-east-1",
         cluster: str = "tenantdb-local",
         host: str = "127.0.0.1",
         port: int = 0,
+        fault_token: str | None = None,
+        aborted_commit: Literal["committed", "error"] = "committed",
     ) -> None:
         self._postgres = postgres
+        if fault_token is not None and not fault_token:
+            raise ValueError("fault_token must be a non-empty string (or None: no HTTP control)")
+        self._fault_token = fault_token
         self._host, self._port = host, port
         self.region = region
         self.resource_arn = f"arn:aws:rds:{region}:{_ACCOUNT}:cluster:{cluster}"
@@ -85,7 +95,10 @@ class LocalDataApi:
             postgres.dsn, cap=max_connections, acquire_timeout=connection_timeout
         )
         self._txs = Transactions(
-            self._pool, idle_timeout=transaction_idle_timeout, max_age=transaction_max_age
+            self._pool,
+            idle_timeout=transaction_idle_timeout,
+            max_age=transaction_max_age,
+            aborted_commit=aborted_commit,
         )
         self._service = Service(
             Settings(
@@ -94,6 +107,7 @@ class LocalDataApi:
                 default_database=postgres.name,
                 statement_timeout=statement_timeout,
                 max_response_bytes=max_response_bytes,
+                max_formatted_bytes=max_formatted_bytes,
             ),
             self._pool,
             self._txs,
@@ -107,8 +121,9 @@ class LocalDataApi:
     # -- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=self._max_request_bytes * 4)
-        app.router.add_post("/{op}", self._handle)
-        app.router.add_route("*", _ADMIN_PATH, self._admin)
+        if self._fault_token is not None:
+            app.router.add_route("*", _ADMIN_PATH, self._admin)
+        app.router.add_route("*", "/{tail:.*}", self._handle)  # every other path: JSON errors
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -178,6 +193,19 @@ class LocalDataApi:
         """
         self._faults.inject(fault, times=times, operations=operations, duration=duration, when=when)
 
+    @property
+    def aborted_commit(self) -> Literal["committed", "error"]:
+        """What CommitTransaction answers for a transaction in which a statement failed:
+        ``"committed"`` (AWS: "Transaction Committed", nothing written) or ``"error"``
+        (pgjdbc's DatabaseErrorException ... SQLState: 25P02). Settable at run time."""
+        return self._txs.aborted_commit
+
+    @aborted_commit.setter
+    def aborted_commit(self, value: Literal["committed", "error"]) -> None:
+        if value not in ("committed", "error"):
+            raise ValueError("aborted_commit must be 'committed' or 'error'")
+        self._txs.aborted_commit = value
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
@@ -185,8 +213,9 @@ class LocalDataApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         operation = _ROUTES.get(request.path)
-        if operation is None:
-            exc = ApiError("UnknownOperationException", f"Unknown operation {request.path}")
+        if operation is None or request.method != "POST":
+            # The path is the caller's text: never echoed.
+            exc = ApiError("UnknownOperationException", "Unknown operation")
             return _error(exc, request_id)
         try:
             self.call_counts[operation] += 1
@@ -194,6 +223,9 @@ class LocalDataApi:
             payload = await self._call(operation, body)
         except ApiError as exc:
             return _error(exc, request_id)
+        except Exception:  # a bug must still answer AWS's shape, never a text/plain 500
+            _log.exception("gateway: unhandled error in %s", operation)
+            return _error(ApiError("InternalServerErrorException", "Internal error"), request_id)
         return web.Response(
             body=payload,
             content_type="application/json",
@@ -218,9 +250,7 @@ class LocalDataApi:
             secret = str(body.get("secretArn"))
             tx = await self._txs.get(tx_id, str(body.get("resourceArn")), secret)
             await self._txs.drop(tx, TERMINATED)
-        raise ApiError(
-            "TransactionNotFoundException", f"Transaction {tx_id} is not found. {TERMINATED}"
-        )
+        raise transaction_not_found(tx_id, TERMINATED)
 
     def _operation(self, name: str) -> Callable[[dict[str, Any]], Awaitable[bytes]]:
         svc = self._service
@@ -234,7 +264,10 @@ class LocalDataApi:
         }[name]
 
     async def _read(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPException as exc:  # over aiohttp's own body cap
+            raise ApiError("BadRequestException", "Request body is too large") from exc
         if len(raw) > self._max_request_bytes:
             raise ApiError(
                 "BadRequestException",
@@ -243,19 +276,26 @@ class LocalDataApi:
         try:
             body = _decoder.decode(raw) if raw else {}
         except msgspec.DecodeError as exc:
-            raise ApiError("BadRequestException", f"Request body is not JSON: {exc}") from exc
+            raise ApiError("BadRequestException", "Request body is not valid JSON") from exc
         if not isinstance(body, dict):
             raise ApiError("BadRequestException", "Request body must be a JSON object")
         return body
 
     async def _admin(self, request: web.Request) -> web.StreamResponse:
         """The CLI's fault control: POST {"fault", "times", "operations", "duration", "when"},
-        DELETE clears, GET lists pending faults and counters."""
+        DELETE clears, GET lists pending faults and counters. Only mounted when the gateway
+        was given a ``fault_token``; every request must carry it."""
+        token = request.headers.get(FAULT_TOKEN_HEADER, "")
+        assert self._fault_token is not None  # noqa: S101 - only routed when a token is set
+        if not hmac.compare_digest(token.encode(), self._fault_token.encode()):
+            exc = ApiError("AccessDeniedException", "Missing or wrong fault-control token")
+            return _error(exc, str(uuid.uuid4()))
         if request.method == "DELETE":
             self.clear_faults()
         elif request.method == "POST":
-            spec = await request.json()
             try:
+                spec = await request.json()
+                spec = spec if isinstance(spec, dict) else {}
                 self.inject(
                     spec["fault"],
                     times=int(spec.get("times", 1)),
@@ -264,7 +304,9 @@ class LocalDataApi:
                     when=spec.get("when", "before"),
                 )
             except (KeyError, ValueError, TypeError) as exc:
-                return web.json_response({"message": str(exc)}, status=400)
+                return web.json_response(
+                    {"message": f"invalid fault: {type(exc).__name__}"}, status=400
+                )
         elif request.method != "GET":
             return web.json_response({"message": "use GET, POST or DELETE"}, status=405)
         return web.json_response(

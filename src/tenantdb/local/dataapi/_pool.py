@@ -130,9 +130,15 @@ class ConnectionPool:
             self._changed.notify()
 
     async def _connect(self, role: str, database: str) -> asyncpg.Connection:
+        if "\0" in role or "\0" in database:
+            # Startup-packet fields are NUL-terminated: a NUL would add parameters (user,
+            # options). The service validates ``database`` first; this is the last line.
+            raise ApiError("ValidationException", "Invalid database name")
         try:
             conn = await asyncpg.connect(
                 self._dsn(role, database),
+                user=role,  # explicit: never parsed back out of a DSN built from a request
+                database=database,
                 timeout=max(self._acquire_timeout, 1.0),
                 statement_cache_size=0,  # DISCARD ALL drops prepared statements after each call
                 server_settings={"TimeZone": "UTC", "application_name": "tenantdb-dataapi"},
@@ -140,12 +146,19 @@ class ConnectionPool:
         except asyncpg.PostgresError as exc:
             raise database_error(exc) from exc
         except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
-            raise ApiError("DatabaseUnavailableException", f"Database unavailable: {exc}") from exc
-        for name in TEXT_TYPES:
+            raise ApiError("DatabaseUnavailableException", "Database unavailable") from exc
+        if conn.get_settings().session_authorization != role:
+            conn.terminate()  # the role comes from the secret alone, whatever the request said
+            raise ApiError("InternalServerErrorException", "Internal error")
+        try:
+            for name in TEXT_TYPES:
+                await conn.set_type_codec(
+                    name, schema="pg_catalog", encoder=str, decoder=str, format="text"
+                )
             await conn.set_type_codec(
-                name, schema="pg_catalog", encoder=str, decoder=str, format="text"
+                "float4", schema="pg_catalog", encoder=str, decoder=float, format="text"
             )
-        await conn.set_type_codec(
-            "float4", schema="pg_catalog", encoder=str, decoder=float, format="text"
-        )
+        except BaseException:
+            conn.terminate()
+            raise
         return conn

@@ -14,11 +14,18 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
-from asyncpg.types import Attribute
+from asyncpg.types import Attribute, Type
 
 from tenantdb.local.dataapi._bind import Bound
-from tenantdb.local.dataapi._describe import ColumnOrigin, describe
-from tenantdb.local.dataapi._encode import ColumnCodec, Options, column_codecs
+from tenantdb.local.dataapi._describe import ColumnOrigin, describe, describe_columns
+from tenantdb.local.dataapi._encode import (
+    RANGE_TYPES,
+    ColumnCodec,
+    Options,
+    column_codecs,
+    is_range,
+    is_range_array,
+)
 from tenantdb.local.dataapi._errors import ApiError, database_error
 
 __all__ = ("Result", "execute", "with_timeout")
@@ -33,6 +40,12 @@ class Result(NamedTuple):
     status: str
     origins: list[ColumnOrigin] | None = None
 
+    def data_bytes(self) -> int:
+        """The size of the data the database returned (AWS: "If the binary response data from
+        the database is more than 1 MB, the call is terminated"), not of the JSON envelope:
+        text in UTF-8, bytea raw, fixed-size scalars at their width."""
+        return sum(_size(v) for row in self.rows for v in row)
+
     @property
     def updated(self) -> int:
         """numberOfRecordsUpdated: the DML row count; 0 for statements that return rows."""
@@ -44,14 +57,32 @@ class Result(NamedTuple):
         return 0
 
 
+_FIXED_SIZE = {bool: 1, int: 8, float: 8}
+
+
+def _size(value: Any) -> int:
+    if value is None:
+        return 0
+    fixed = _FIXED_SIZE.get(type(value))
+    if fixed is not None:
+        return fixed
+    if isinstance(value, list | tuple):
+        return sum(_size(v) for v in value)
+    return len(value if isinstance(value, bytes) else str(value).encode())
+
+
 async def execute(
-    conn: asyncpg.Connection, bound: Bound, options: Options, *, describe_dsn: str | None = None
+    conn: asyncpg.Connection,
+    bound: Bound,
+    options: Options,
+    *,
+    describe_dsn: str | None = None,
+    probe_dsn: str | None = None,
 ) -> Result:
     """Prepare (checking result types before anything runs), then execute; with
     ``describe_dsn`` also find each column's origin for ``columnMetadata``."""
     try:
-        stmt = await conn.prepare(bound.sql)
-        attrs = stmt.get_attributes()
+        stmt, attrs = await _prepare(conn, bound.sql, probe_dsn)
         codecs = column_codecs(attrs, options)
         rows = await stmt.fetch(*bound.args)
         status = stmt.get_statusmsg() or ""
@@ -62,7 +93,81 @@ async def execute(
     except asyncpg.PostgresError as exc:
         raise database_error(exc) from exc
     except (asyncpg.DataError, OverflowError, TypeError, ValueError) as exc:
-        raise ApiError("BadRequestException", f"Invalid parameter value: {exc}") from exc
+        raise ApiError(
+            "BadRequestException", f"Invalid parameter value ({type(exc).__name__})"
+        ) from exc
+
+
+async def _prepare(
+    conn: asyncpg.Connection, sql: str, probe_dsn: str | None
+) -> tuple[Any, tuple[Attribute, ...]]:
+    """Prepare ``sql``; built-in range columns are re-prepared cast to text (pgjdbc returns a
+    range as its text, and asyncpg cannot even prepare numrange/daterange/tsrange results
+    once numeric/date/timestamp use text codecs). Nothing has run yet."""
+    try:
+        stmt = await conn.prepare(sql)
+    except asyncpg.UnsupportedClientFeatureError:
+        columns = await describe_columns(probe_dsn, sql) if probe_dsn else None
+        if columns is None:
+            raise _unsupported_range() from None
+        kinds = [(name, *_RANGE_OIDS.get(oid, ("", False))) for name, oid in columns]
+    else:
+        attrs = stmt.get_attributes()
+        if not any(is_range(a.type) or is_range_array(a.type) for a in attrs):
+            return stmt, attrs
+        kinds = [(a.name, a.type.name.removesuffix("[]"), is_range_array(a.type)) for a in attrs]
+    wrapped = await _prepare_wrapped(conn, sql, kinds)
+    shown = [
+        Attribute(name, Type(0, f"{typ}[]" if array else typ, "array" if array else "range", _PG))
+        if typ in RANGE_TYPES
+        else attr
+        for (name, typ, array), attr in zip(kinds, wrapped.get_attributes(), strict=True)
+    ]
+    return wrapped, tuple(shown)
+
+
+_PG = "pg_catalog"
+_RANGE_OIDS = {
+    3904: ("int4range", False),
+    3905: ("int4range", True),
+    3906: ("numrange", False),
+    3907: ("numrange", True),
+    3908: ("tsrange", False),
+    3909: ("tsrange", True),
+    3910: ("tstzrange", False),
+    3911: ("tstzrange", True),
+    3912: ("daterange", False),
+    3913: ("daterange", True),
+    3926: ("int8range", False),
+    3927: ("int8range", True),
+}
+
+
+async def _prepare_wrapped(
+    conn: asyncpg.Connection, sql: str, kinds: list[tuple[str, str, bool]]
+) -> Any:
+    names = [f"c{i}" for i in range(len(kinds))]
+    columns = []
+    for name, (label, typ, array) in zip(names, kinds, strict=True):
+        quoted = '"' + label.replace('"', '""') + '"'
+        cast = ("::text[]" if array else "::text") if typ in RANGE_TYPES else ""
+        columns.append(f"q.{name}{cast} AS {quoted}")
+    wrapped = f"WITH q({', '.join(names)}) AS (\n{_body(sql)}\n) SELECT {', '.join(columns)} FROM q"
+    try:
+        return await conn.prepare(wrapped)
+    except (asyncpg.PostgresError, asyncpg.UnsupportedClientFeatureError):
+        raise _unsupported_range() from None
+
+
+def _body(sql: str) -> str:
+    return sql.rstrip().removesuffix(";")
+
+
+def _unsupported_range() -> ApiError:
+    return ApiError(
+        "UnsupportedResultException",
+        "The result contains the unsupported data type range (cast it to text).",
+    )
 
 
 async def with_timeout(

@@ -7,6 +7,9 @@ role the statements run as (tenant secret -> NOBYPASSRLS tenant role).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,9 @@ from tenantdb.local.dataapi._tx import TERMINATED, Transaction, Transactions
 __all__ = ("Service", "Settings")
 
 _MAX_SQL = 65536
+_MAX_NAME = 64
+_ARN = re.compile(r"arn:[A-Za-z0-9:/_+=.@-]{1,200}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SIZE_LIMIT_MESSAGE = "Database returned more than the allowed response size limit"
 _encoder = msgspec.json.Encoder()
 
@@ -35,6 +41,14 @@ class Settings:
     default_database: str
     statement_timeout: float
     max_response_bytes: int
+    max_formatted_bytes: int = 10 * 1024 * 1024
+
+
+class _TooLargeError(ApiError):
+    """Over the response limit: 1 MiB of database data (records) or 10 MB of formattedRecords."""
+
+    def __init__(self) -> None:
+        super().__init__("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
 
 
 class Service:
@@ -61,11 +75,12 @@ class Service:
             if describe_dsn is not None:
                 describe_dsn = self.pool.dsn(*tx.key)
             result = await self._in_transaction(tx, bound, options, continue_after, describe_dsn)
-            body = self._response(req, result)
-            if len(body) > self.settings.max_response_bytes:
+            try:
+                return self._response(req, result)
+            except _TooLargeError:
+                # AWS terminates and deletes a transaction whose result was too large
                 await self.txs.drop(tx, TERMINATED)
-                raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
-            return body
+                raise
         conn = await self.pool.acquire(role, database)
         detached = False
 
@@ -75,7 +90,13 @@ class Service:
         try:
             result = await with_timeout(
                 conn,
-                execute(conn, bound, options, describe_dsn=describe_dsn),
+                execute(
+                    conn,
+                    bound,
+                    options,
+                    describe_dsn=describe_dsn,
+                    probe_dsn=self.pool.dsn(role, database),
+                ),
                 timeout=self.settings.statement_timeout,
                 continue_after=continue_after,
                 on_detached=release,
@@ -86,10 +107,7 @@ class Service:
         finally:
             if not detached:
                 await self.pool.release(conn)
-        body = self._response(req, result)
-        if len(body) > self.settings.max_response_bytes:
-            raise ApiError("UnsupportedResultException", _SIZE_LIMIT_MESSAGE)
-        return body
+        return self._response(req, result)
 
     async def batch_execute_statement(self, req: Mapping[str, Any]) -> bytes:
         _, role, database = self._caller(req)
@@ -145,18 +163,16 @@ class Service:
             raise ApiError("ValidationException", "The schema parameter isn't supported")
         if resource != self.settings.resource_arn:
             raise ApiError(
-                "HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for {resource}"
+                "HttpEndpointNotEnabledException",
+                f"HttpEndpoint is not enabled for {_arn(resource)}",
             )
         role = self.settings.secrets.get(secret)
         if role is None:
             raise ApiError(
                 "SecretsErrorException",
-                f"Secrets Manager can't find the specified secret {secret}",
+                f"Secrets Manager can't find the specified secret {_arn(secret)}",
             )
-        database = req.get("database") or self.settings.default_database
-        if not isinstance(database, str) or len(database) > 64:
-            raise ApiError("ValidationException", "database must be a string of at most 64")
-        return secret, role, database
+        return secret, role, _database(req, self.settings.default_database)
 
     async def _transaction(self, req: Mapping[str, Any], tx_id: Any) -> Transaction:
         if not isinstance(tx_id, str) or not tx_id or len(tx_id) > 192:
@@ -166,8 +182,7 @@ class Service:
 
     async def _finish(self, req: Mapping[str, Any], *, commit: bool) -> bytes:
         tx = await self._transaction(req, _required_str(req, "transactionId"))
-        if tx.lock.locked():
-            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        await self._wait_detached(tx)
         status = await self.txs.finish(tx, commit=commit)
         return _encoder.encode({"transactionStatus": status})
 
@@ -181,7 +196,13 @@ class Service:
     ) -> Result:
         result: Result = await self._locked(
             tx,
-            lambda: execute(tx.conn, bound, options, describe_dsn=describe_dsn),
+            lambda: execute(
+                tx.conn,
+                bound,
+                options,
+                describe_dsn=describe_dsn,
+                probe_dsn=self.pool.dsn(*tx.key),
+            ),
             continue_after=continue_after,
         )
         return result
@@ -189,14 +210,16 @@ class Service:
     async def _locked(
         self, tx: Transaction, work: Callable[[], Any], *, continue_after: bool
     ) -> Any:
-        if tx.lock.locked():
-            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
+        await self._wait_detached(tx)
         await tx.lock.acquire()
         detached = False
+        finished = asyncio.Event()
 
         async def unlock() -> None:
             tx.lock.release()
             self.txs.touch(tx)
+            tx.detached = None
+            finished.set()
             if self.txs_get_open(tx) is None:
                 await self.pool.discard(tx.conn)
 
@@ -210,11 +233,26 @@ class Service:
             )
         except ApiError as exc:
             detached = continue_after and exc.code == "StatementTimeoutException"
+            if detached:
+                tx.detached = finished
             raise
         finally:
             if not detached:
                 tx.lock.release()
                 self.txs.touch(tx)
+
+    async def _wait_detached(self, tx: Transaction) -> None:
+        """A call while another call on the transaction runs: "Transaction is still running a
+        query" at once (v2). A call after a statement that timed out but continues
+        (continueAfterTimeout) waits for it, at most one statement timeout, then runs and sees
+        its effect, as the next statement on a JDBC connection does."""
+        if not tx.lock.locked():
+            return
+        if tx.detached is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tx.detached.wait(), self.settings.statement_timeout)
+        if tx.lock.locked():
+            raise ApiError("DatabaseErrorException", "Transaction is still running a query")
 
     def txs_get_open(self, tx: Transaction) -> Transaction | None:
         return tx if self.txs.is_open(tx) else None
@@ -244,8 +282,13 @@ class Service:
         out: dict[str, Any] = {}
         if result.attrs:
             if req.get("formatRecordsAs") == "JSON":
-                out["formattedRecords"] = _formatted(result)
+                formatted = _formatted(result)
+                if len(formatted.encode()) > self.settings.max_formatted_bytes:
+                    raise _TooLargeError()
+                out["formattedRecords"] = formatted
             else:
+                if result.data_bytes() > self.settings.max_response_bytes:
+                    raise _TooLargeError()
                 out["records"] = [
                     [c.field(v) for c, v in zip(result.codecs, row, strict=True)]
                     for row in result.rows
@@ -291,21 +334,66 @@ def _as_api_error(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, asyncpg.PostgresError):
         return database_error(exc)
-    return ApiError("BadRequestException", f"Invalid parameter value: {exc}")
+    return ApiError("BadRequestException", f"Invalid parameter value ({type(exc).__name__})")
 
 
 async def _nothing() -> None:
     return None
 
 
+def _arn(value: str) -> str:
+    """An ARN as AWS echoes it, or a placeholder: the caller's arbitrary text is never echoed."""
+    return value if _ARN.fullmatch(value) else "(invalid ARN)"
+
+
+def _database(req: Mapping[str, Any], default: str) -> str:
+    """The ``database`` member as AWS models it (a name of at most 64 characters) and nothing
+    else: it becomes a startup-packet field, where a NUL would start a new parameter (``user``,
+    ``options``), so control characters are refused, never passed on."""
+    database = req.get("database")
+    if database is None or database == "":
+        return default
+    if (
+        not isinstance(database, str)
+        or len(database) > _MAX_NAME
+        or _CONTROL.search(database) is not None
+    ):
+        raise ApiError(
+            "ValidationException",
+            "1 validation error detected: Value at 'database' failed to satisfy constraint: "
+            f"Member must be a database name of at most {_MAX_NAME} characters",
+        )
+    return database
+
+
 def _options(req: Mapping[str, Any]) -> Options:
-    rso = req.get("resultSetOptions") or {}
+    _enum(req, "formatRecordsAs", ("NONE", "JSON"))
+    rso = req.get("resultSetOptions")
+    if rso is None:
+        rso = {}
     if not isinstance(rso, Mapping):
-        raise ApiError("ValidationException", "resultSetOptions must be an object")
+        raise ApiError(
+            "ValidationException",
+            "1 validation error detected: Value at 'resultSetOptions' failed to satisfy "
+            "constraint: Member must be a structure",
+        )
+    _enum(rso, "longReturnType", ("LONG", "STRING"))
+    _enum(rso, "decimalReturnType", ("STRING", "DOUBLE_OR_LONG"))
     return Options(
         long_as_string=rso.get("longReturnType") == "STRING",
         decimal_as_number=rso.get("decimalReturnType") == "DOUBLE_OR_LONG",
     )
+
+
+def _enum(req: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    """AWS validates enum members server-side (botocore does not): ValidationException."""
+    value = req.get(name)
+    if value is not None and (not isinstance(value, str) or value not in allowed):
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value at '{name}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(allowed)}]",
+        )
 
 
 def _sql(req: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Literal
 
 import asyncpg
 
@@ -25,7 +26,6 @@ __all__ = ("EXPIRED", "TERMINATED", "Transaction", "Transactions")
 
 EXPIRED = "Transaction may be expired."
 TERMINATED = "One previous call resulted in a termination of your transaction."
-_ENDED = "Transaction has been ended."
 _REMEMBERED = 10_000
 
 
@@ -39,12 +39,23 @@ class Transaction:
     last_used: float
     key: tuple[str, str]  # (role, database)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    detached: asyncio.Event | None = None
+    """Set while a statement that timed out with continueAfterTimeout still runs; the event
+    fires when it ends (the next call waits for it instead of answering "still running")."""
 
 
 class Transactions:
     """The open transactions of one gateway."""
 
-    def __init__(self, pool: ConnectionPool, *, idle_timeout: float, max_age: float) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        idle_timeout: float,
+        max_age: float,
+        aborted_commit: Literal["committed", "error"] = "committed",
+    ) -> None:
+        self.aborted_commit = aborted_commit
         self._pool = pool
         self._idle_timeout = idle_timeout
         self._max_age = max_age
@@ -90,7 +101,7 @@ class Transactions:
 
     async def finish(self, tx: Transaction, *, commit: bool) -> str:
         """COMMIT or ROLLBACK, then forget the id and return the connection to the pool."""
-        self._forget(tx, _ENDED)
+        self._forget(tx, TERMINATED)
         try:
             status = await tx.conn.execute("COMMIT" if commit else "ROLLBACK")
         except asyncpg.PostgresError as exc:
@@ -100,8 +111,9 @@ class Transactions:
             await self._pool.discard(tx.conn)
             raise
         await self._pool.release(tx.conn)
-        if commit and status == "ROLLBACK":
-            # An aborted transaction cannot commit; pgjdbc reports this as an error.
+        if commit and status == "ROLLBACK" and self.aborted_commit == "error":
+            # An aborted transaction cannot commit; pgjdbc >= 42.2.x reports this as an error.
+            # AWS answers "Transaction Committed" (nothing was written): see docs/gateway.md.
             raise ApiError(
                 "DatabaseErrorException",
                 "ERROR: The database returned ROLLBACK, so the transaction cannot be committed."
@@ -141,7 +153,7 @@ class Transactions:
 
     async def close_all(self) -> None:
         for tx in list(self._open.values()):
-            await self.drop(tx, _ENDED)
+            await self.drop(tx, TERMINATED)
 
     def _expired(self, tx: Transaction, now: float) -> bool:
         return now - tx.last_used > self._idle_timeout or now - tx.created > self._max_age
