@@ -164,8 +164,8 @@ def test_context_error_is_a_value_error_naming_the_variable() -> None:
 def test_transport_errors_default_retryable_except_lost_work() -> None:
     assert ThrottledError("x").retryable
     assert issubclass(ThrottledError, TransportError)
-    assert not TransactionExpiredError("x").retryable
-    assert not StatementTimeoutError("x").retryable
+    assert TransactionExpiredError("x").retryable  # nothing of it committed
+    assert not StatementTimeoutError("x").retryable  # outside a block: a write may have run
     assert not ResultTooLargeError("too big", query="ListBookings").retryable
     assert str(ResultTooLargeError("too big", query="ListBookings")) == "[ListBookings] too big"
 

@@ -22,6 +22,7 @@ from tenantdb._sqlstates import *  # noqa: F403  (the generated classes are publ
 from tenantdb._sqlstates import RETRYABLE_SQLSTATES, SQLSTATE_CLASSES
 
 __all__: tuple[str, ...] = (
+    "CommitOutcomeUnknownError",
     "ConfigurationError",
     "ConnectionLostError",
     "ContextError",
@@ -79,6 +80,9 @@ class TransportError(TenantDBError):
     """
 
     retryable = True
+    _resend = False
+    """Internal: the failed *call* provably did not run (or running it twice is harmless), so
+    the Data API lane's retry loop may send it again. ``retryable`` is about the unit of work."""
 
     def __init__(
         self, message: str, *, query: str | None = None, retryable: bool | None = None
@@ -94,10 +98,20 @@ class TransportError(TenantDBError):
 
 
 class ConnectionLostError(TransportError):
-    """The connection dropped before the transaction committed, so it rolled back.
+    """The connection (or the database backend) was lost before COMMIT was sent, so the
+    transaction rolled back and nothing of it committed: retryable.
 
-    A drop while COMMIT was in flight is reported with ``retryable=False`` (outcome unknown).
+    A loss while COMMIT was in flight is :class:`CommitOutcomeUnknownError` instead.
     """
+
+
+class CommitOutcomeUnknownError(ConnectionLostError):
+    """COMMIT was sent but its answer never came (connection lost, or no answer within the
+    cleanup bound): the transaction may or may not have committed. Not retryable: check
+    whether its effects exist before redoing the work (an idempotency key helps).
+    """
+
+    retryable = False
 
 
 class PoolTimeoutError(TransportError):
@@ -113,20 +127,19 @@ class DatabaseResumingError(TransportError):
 
 
 class TransactionExpiredError(TransportError):
-    """The Data API no longer knows the transaction id (expired or dropped).
+    """The Data API no longer knows the transaction id (expired, dropped or terminated).
 
-    Not retryable at the statement level: the transaction's earlier statements are lost with
-    it, so only the caller can redo the whole unit of work.
+    Nothing of the transaction committed, so redoing the whole unit of work is safe
+    (``retryable``); the transaction itself cannot be continued.
     """
-
-    retryable = False
 
 
 class StatementTimeoutError(TransportError):
     """A statement or transport call timed out and its outcome is unknown.
 
-    Not retryable by default: a write may or may not have committed. Drivers pass
-    ``retryable=True`` when the transaction was read-only.
+    Not retryable by default: outside a transaction a write may or may not have committed.
+    Raised inside a transaction block, before COMMIT, it is retryable (the block rolls back,
+    so nothing of it committed); drivers also pass ``retryable=True`` for read-only work.
     """
 
     retryable = False

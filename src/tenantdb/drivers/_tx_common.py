@@ -13,7 +13,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from tenantdb.errors import ConfigurationError, ContextError, error_for_sqlstate
+from tenantdb.errors import (
+    CommitOutcomeUnknownError,
+    ConfigurationError,
+    ConnectionLostError,
+    ContextError,
+    StatementTimeoutError,
+    TransactionExpiredError,
+    error_for_sqlstate,
+)
 from tenantdb.query import Command, Query
 
 if TYPE_CHECKING:
@@ -42,22 +50,31 @@ def check_request(lane: str, request: TxRequest) -> None:
         raise ContextError("the tenant lane needs a TenantContext", variable="tenant_id")
 
 
+_REDO_SAFE = (ConnectionLostError, StatementTimeoutError, TransactionExpiredError)
+"""Transport faults that only leave a *call's* outcome unknown: raised before COMMIT, the block
+rolls back, so nothing of the unit of work committed and redoing it is safe."""
+
+
 async def end_block(
     exc_type: type[BaseException] | None,
     *,
     broken: bool,
     commit: Callable[[], Awaitable[None]],
     rollback: Callable[[], Awaitable[None]],
+    exc: BaseException | None = None,
 ) -> bool:
     """Commit a block that ended normally with no failed statement, else roll back.
 
     Returns True when it committed. A block that ended normally although a statement in it
     failed (the caller caught the error) is rolled back and raises 25P02: PostgreSQL aborted
-    the transaction, so nothing may look written.
+    the transaction, so nothing may look written. A transport fault leaving the block (``exc``,
+    raised before COMMIT) is marked ``retryable``: nothing of the block committed.
     """
     if exc_type is None and not broken:
         await commit()
         return True
+    if isinstance(exc, _REDO_SAFE) and not isinstance(exc, CommitOutcomeUnknownError):
+        exc.retryable = True
     await rollback()
     if exc_type is None:
         raise error_for_sqlstate(

@@ -22,6 +22,7 @@ from asyncpg import exceptions as pgexc
 
 from tenantdb.drivers._redact import redact_message
 from tenantdb.errors import (
+    CommitOutcomeUnknownError,
     ConnectionLostError,
     PoolTimeoutError,
     QueryError,
@@ -32,7 +33,12 @@ from tenantdb.errors import (
 
 __all__ = ("map_asyncpg_error", "pool_timeout")
 
-_LOST_HINTS = ("connection is closed", "connection was closed", "underlying connection")
+_LOST_HINTS = (
+    "connection is closed",
+    "connection was closed",
+    "underlying connection",
+    "released back to the pool",  # asyncpg dropped a lost connection from under the proxy
+)
 _ARGUMENT = re.compile(r"\Ainvalid input for query argument (\$\d+)")
 """asyncpg's client-side encoding error, whose message quotes the Python value."""
 
@@ -42,12 +48,9 @@ def map_asyncpg_error(exc: BaseException, *, query: str | None) -> TenantDBError
     if isinstance(exc, TenantDBError):
         return exc
     if _is_lost(exc):
-        # A drop while COMMIT is in flight leaves the outcome unknown: not retryable.
-        return ConnectionLostError(
-            f"connection to PostgreSQL lost: {exc}",
-            query=query,
-            retryable=False if query == "COMMIT" else None,
-        )
+        # Lost while COMMIT was in flight: the outcome is unknown.
+        lost = CommitOutcomeUnknownError if query == "COMMIT" else ConnectionLostError
+        return lost(f"connection to PostgreSQL lost: {exc}", query=query)
     if isinstance(exc, pgexc.DataError) and (arg := _ARGUMENT.match(_message(exc))):
         # asyncpg refused to encode an argument before sending it (wrong Python type).
         message = f"invalid input for query argument {arg.group(1)} (value not shown)"

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
@@ -47,6 +47,7 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
+from tenantdb.drivers._detached import finish
 from tenantdb.drivers._tx_common import (
     SAVEPOINT_QUERY,
     block_ended,
@@ -60,6 +61,7 @@ from tenantdb.drivers.asyncpg.errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
 from tenantdb.errors import (
+    CommitOutcomeUnknownError,
     ConfigurationError,
     ConnectionLostError,
     TenantDBError,
@@ -203,20 +205,41 @@ class AsyncpgLane:
             raise map_asyncpg_error(exc, query=None) from exc
         return conn
 
-    async def _commit(self, conn: _Conn) -> str:
-        """COMMIT and release. Not shielded: a cancellation mid-COMMIT leaves the outcome
-        unknown either way, and the connection is then terminated rather than reused."""
-        status: str | None = None
+    async def _commit(self, conn: _Conn, on_done: Callable[[str], None]) -> str:
+        """COMMIT and release; the status (``COMMIT``, or ``ROLLBACK`` for an aborted block).
+
+        A backend lost before COMMIT is sent committed nothing: ``ConnectionLostError``
+        (retryable). Once sent, COMMIT runs to its answer even if the caller is cancelled
+        (bounded by the cleanup timeout; ``on_done`` gets the status, then the cancellation
+        is delivered). No answer: ``CommitOutcomeUnknownError`` and the connection is
+        terminated rather than reused.
+        """
+        if _is_gone(conn):
+            await self._release(conn, clean=False)
+            raise ConnectionLostError(
+                "the transaction's connection was lost before COMMIT; nothing was committed",
+                query="COMMIT",
+                retryable=True,
+            )
+        statuses: list[str] = []
+
+        def done(status: str) -> None:
+            statuses.append(status)
+            on_done(status)
+
+        send = _tenant_commit if self._name == "tenant" else _plain_commit
         try:
-            if self._name == "tenant":
-                status = await _tenant_commit(conn)
-            else:
-                status = await conn.execute("COMMIT")
+            return await finish(lambda: send(conn), bound=_CLEANUP_TIMEOUT_S, on_done=done)
+        except TimeoutError:
+            raise CommitOutcomeUnknownError(
+                f"COMMIT got no answer within {_CLEANUP_TIMEOUT_S:g} s; the transaction may "
+                "or may not have committed",
+                query="COMMIT",
+            ) from None
         except Exception as exc:
             raise map_asyncpg_error(exc, query="COMMIT") from exc
         finally:
-            await self._release(conn, clean=status is not None)
-        return status
+            await self._release(conn, clean=bool(statuses))
 
     async def _rollback(self, conn: _Conn) -> None:
         """ROLLBACK and release, shielded from cancellation and bounded in time.
@@ -258,10 +281,11 @@ class AsyncpgLane:
 class _TxScope:
     """``async with lane.transaction(...)``: acquire, BEGIN+context, yield, COMMIT/ROLLBACK."""
 
-    __slots__ = ("_lane", "_request", "_t0", "_tx")
+    __slots__ = ("_lane", "_outcome", "_request", "_t0", "_tx")
 
     def __init__(self, lane: AsyncpgLane, request: TxRequest) -> None:
         self._lane = lane
+        self._outcome = False
         self._request = request
         self._t0 = 0.0
         self._tx: _AsyncpgTx | None = None
@@ -305,21 +329,27 @@ class _TxScope:
         try:
             ok = await end_block(
                 exc_type,
+                exc=exc,
                 broken=tx._broken,
                 commit=lambda: self._commit(tx.connection),
                 rollback=lambda: self._lane._rollback(tx.connection),
             )
         finally:
+            ok = ok or self._outcome  # committed, then a cancellation was delivered
             self._record(ok=ok, context_sets=0 if self._request.ctx is None else 1)
 
     async def _commit(self, conn: _Conn) -> None:
-        if await self._lane._commit(conn) != "COMMIT":
+        if await self._lane._commit(conn, self._committed) != "COMMIT":
             raise error_for_sqlstate(
                 "25P02",
                 "the transaction was rolled back at COMMIT because a statement in it "
                 "failed (the error was caught inside the block); nothing was written",
                 query="COMMIT",
             )
+
+    def _committed(self, status: str) -> None:
+        """COMMIT answered: the outcome is known even if a cancellation is delivered next."""
+        self._outcome = status == "COMMIT"
 
     def _record(self, *, ok: bool, context_sets: int) -> None:
         lane = self._lane
@@ -542,6 +572,18 @@ class _Savepoint:
 
 
 @functools.lru_cache(maxsize=4096)
+async def _plain_commit(conn: _Conn) -> str:
+    return await conn.execute("COMMIT")
+
+
+def _is_gone(conn: _Conn) -> bool:
+    """The backend is known to be gone (closed, or asyncpg already released the proxy)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 async def _tenant_commit(conn: _Conn) -> str:
     """``UNLISTEN *;COMMIT``: a ``LISTEN`` in the block never outlives it (LISTEN takes effect
     at COMMIT, so the next user of the backend would otherwise inherit the registration).

@@ -17,6 +17,7 @@ from typing import Any
 
 from tenantdb.drivers._redact import redact_message
 from tenantdb.errors import (
+    CommitOutcomeUnknownError,
     ConfigurationError,
     ConnectionLostError,
     DatabaseResumingError,
@@ -27,11 +28,12 @@ from tenantdb.errors import (
     TenantDBError,
     ThrottledError,
     TransactionExpiredError,
+    TransportError,
     UnsupportedQueryError,
     error_for_sqlstate,
 )
 
-__all__ = ("STILL_RUNNING", "error_code", "map_dataapi_error")
+__all__ = ("STILL_RUNNING", "error_code", "map_dataapi_error", "resendable")
 
 STILL_RUNNING = "Transaction is still running a query"
 _SQLSTATE = re.compile(r"SQLState:\s*(\w{5})\s*$")
@@ -125,11 +127,11 @@ def _client_error(
     if code in _CONFIG_CODES:
         return ConfigurationError(f"Data API refused the call ({code}): {message}")
     if code in _SERVER_FAULTS or status >= 500:
-        return ConnectionLostError(
+        return _outcome_unknown(
             f"the Data API failed ({code}, HTTP {status}); the call's outcome is unknown: "
             f"{message}",
-            query=query,
-            retryable=idempotent,
+            query,
+            idempotent,
         )
     # ValidationException, BadRequestException, ...: the call itself was wrong.
     return QueryError(f"Data API rejected the call ({code}): {message}", query=query)
@@ -163,6 +165,8 @@ def _database_error(message: str, query: str | None, _idempotent: bool = False) 
     if match is None:
         return QueryError(f"Data API database error: {text}", query=query)
     sqlstate = match.group(1)
+    if sqlstate.startswith("08") or sqlstate in _BACKEND_GONE:
+        return _backend_lost(sqlstate, text, query)
     return error_for_sqlstate(
         sqlstate,
         redact_message(sqlstate, text),
@@ -237,8 +241,10 @@ def _transport_error(exc: BaseException, query: str | None, idempotent: bool) ->
             retryable=idempotent,
         )
     if _never_connected(exc):
-        # The request never reached the service: nothing ran.
-        return ConnectionLostError(f"cannot reach the Data API endpoint: {exc}", query=query)
+        # The request never reached the service: nothing ran, so the call may be resent.
+        return resendable(
+            ConnectionLostError(f"cannot reach the Data API endpoint: {exc}", query=query)
+        )
     if name in ("ParamValidationError", "ValidationError"):
         return ConfigurationError(f"invalid Data API request: {exc}")
     if (
@@ -246,12 +252,52 @@ def _transport_error(exc: BaseException, query: str | None, idempotent: bool) ->
         or name in _OUTCOME_UNKNOWN
         or name.endswith(("ConnectionError", "ServerDisconnectedError"))
     ):
-        return ConnectionLostError(
+        return _outcome_unknown(
             f"connection to the Data API lost; the call's outcome is unknown: {exc}",
-            query=query,
-            retryable=idempotent,
+            query,
+            idempotent,
         )
     return QueryError(f"unexpected Data API error: {name}: {exc}", query=query)
+
+
+_BACKEND_GONE = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now: the database session is gone."""
+
+
+def _backend_lost(sqlstate: str, text: str, query: str | None) -> TenantDBError:
+    """The transaction's database connection died (pgjdbc's 08xxx, or FATAL 57P0x).
+
+    08003 (``This connection has been closed.``) means it was gone before the call: nothing
+    ran, and at COMMIT nothing committed. Any other loss during COMMIT leaves the outcome
+    unknown. Never resent: the transaction is gone with its connection.
+    """
+    if query == "COMMIT" and sqlstate != "08003":
+        return CommitOutcomeUnknownError(
+            f"the database connection was lost during COMMIT (SQLSTATE {sqlstate}); the "
+            f"transaction may or may not have committed: {text}",
+            query=query,
+        )
+    return ConnectionLostError(
+        f"the database connection was lost (SQLSTATE {sqlstate}); nothing of the transaction "
+        f"committed: {text}",
+        query=query,
+    )
+
+
+def _outcome_unknown(message: str, query: str | None, idempotent: bool) -> TenantDBError:
+    """A call that may have run: resent only when running it twice is harmless; a COMMIT
+    whose answer was lost is :class:`CommitOutcomeUnknownError`."""
+    if query == "COMMIT":
+        return CommitOutcomeUnknownError(message, query=query)
+    error = ConnectionLostError(message, query=query, retryable=idempotent)
+    return resendable(error) if idempotent else error
+
+
+def resendable(error: TransportError) -> TransportError:
+    """Mark ``error``: its call provably did not run (or may run twice), so the lane's retry
+    loop may send it again (``RetryPolicy.delay``)."""
+    error._resend = True
+    return error
 
 
 _SIMPLE: dict[str, Callable[[str, str | None, bool], TenantDBError]] = {

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 
+from tenantdb.drivers._detached import Detached
 from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
 from tenantdb.drivers.asyncpg.sql import quote_literal, split_settings
 from tenantdb.drivers.dataapi.client import DataApiClient
-from tenantdb.drivers.dataapi.detached import Detached
 from tenantdb.drivers.dataapi.errors import map_dataapi_error
 from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
 from tenantdb.drivers.dataapi.transaction import (
@@ -325,9 +325,10 @@ class _TxScope:
         ok = False
         try:
             ok = await end_block(
-                exc_type, broken=tx._broken, commit=tx._commit, rollback=tx._rollback
+                exc_type, exc=exc, broken=tx._broken, commit=tx._commit, rollback=tx._rollback
             )
         finally:
+            ok = ok or tx.committed  # committed, then a cancellation was delivered
             self._free()
             self._record(ok=ok, error=None if ok else "rollback")
 

@@ -23,8 +23,9 @@ from tenantdb.drivers.dataapi.errors import map_dataapi_error
 from tenantdb.errors import (
     ConfigurationError,
     DatabaseResumingError,
-    StatementTimeoutError,
+    PoolTimeoutError,
     TenantDBError,
+    ThrottledError,
     TransportError,
 )
 
@@ -56,11 +57,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     def delay(self, error: TenantDBError, attempt: int) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up now."""
-        if not isinstance(error, TransportError) or not error.retryable:
-            return None
-        if isinstance(error, StatementTimeoutError):
-            # Its ``retryable`` is advice to the caller (rerun the unit of work): the timed-out
-            # statement was cancelled, which aborts its transaction, so resending it is futile.
+        if not _resendable(error):
             return None
         if attempt + 1 >= self.max_attempts:
             return None
@@ -69,6 +66,17 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
             return delays[min(attempt, len(delays) - 1)]
         cap = min(self.max_delay, self.base_delay * (2**attempt))
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography
+
+
+def _resendable(error: TenantDBError) -> bool:
+    """Whether the failed call may be sent again. ``retryable`` is advice about the whole unit
+    of work; a call is resent only when it provably did not run: throttled, resuming, no free
+    database connection, or marked by the error mapping (never reached the endpoint, or
+    harmless twice). Never a timed-out statement (it aborted its transaction), an expired
+    transaction or a lost database connection (the transaction is gone with it)."""
+    if isinstance(error, ThrottledError | DatabaseResumingError | PoolTimeoutError):
+        return True
+    return isinstance(error, TransportError) and error._resend
 
 
 async def call_with_retry(

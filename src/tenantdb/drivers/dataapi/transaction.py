@@ -8,7 +8,7 @@ transaction id with "Transaction is still running a query") and carries the tran
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import msgspec
 
+from tenantdb.drivers._detached import Detached, finish
 from tenantdb.drivers._tx_common import SAVEPOINT_QUERY, block_ended, savepoint_name
-from tenantdb.drivers.dataapi.detached import Detached
 from tenantdb.drivers.dataapi.params import encode_params
 from tenantdb.drivers.dataapi.results import QueryCache, parse_execute
 from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
 from tenantdb.drivers.dataapi.rows import decode_result
 from tenantdb.drivers.lane import Transaction
 from tenantdb.errors import (
+    CommitOutcomeUnknownError,
     ConfigurationError,
     QueryError,
     ResultTooLargeError,
@@ -73,6 +74,7 @@ class DataApiTx:
         "_readonly",
         "_record_query",
         "_retry",
+        "committed",
         "transaction_id",
     )
 
@@ -100,6 +102,7 @@ class DataApiTx:
         self._dead = False
         self._depth = 0
         self._cursors = 0
+        self.committed = False
 
     # -- calls -----------------------------------------------------------------------------------
     async def _statement(
@@ -131,21 +134,35 @@ class DataApiTx:
             raise
 
     async def _commit(self) -> None:
-        """CommitTransaction; if it fails or is cancelled, RollbackTransaction (shielded) so
-        the transaction is never left open until the service's idle expiry. A rollback after
-        a commit that did land is harmless: the service answers "not found"."""
+        """CommitTransaction, run to its answer even if the caller is cancelled meanwhile
+        (bounded; the cancellation is delivered after it, with ``committed`` set). If it
+        fails, RollbackTransaction so the transaction is never left open until the service's
+        idle expiry; no answer at all is :class:`CommitOutcomeUnknownError`."""
         tx_id = self.transaction_id
+
+        def send() -> Coroutine[Any, Any, str]:
+            return call_with_retry(
+                self._retry, lambda: self._client.commit(tx_id), query="COMMIT", idempotent=False
+            )
+
         try:
             async with self._lock:
-                await call_with_retry(
-                    self._retry,
-                    lambda: self._client.commit(tx_id),
-                    query="COMMIT",
-                    idempotent=False,
-                )
-        except BaseException:
+                await finish(send, bound=CLEANUP_TIMEOUT_S, on_done=self._on_committed)
+        except TimeoutError:
             await self._rollback()
+            raise CommitOutcomeUnknownError(
+                f"CommitTransaction got no answer within {CLEANUP_TIMEOUT_S:g} s; the "
+                "transaction may or may not have committed",
+                query="COMMIT",
+            ) from None
+        except BaseException:
+            if not self.committed:
+                await self._rollback()
             raise
+
+    def _on_committed(self, _status: str) -> None:
+        self.committed = True
+        self._dead = True  # nothing left to roll back
 
     async def _rollback(self) -> None:
         """RollbackTransaction, bounded, and finished even if the caller is cancelled (see

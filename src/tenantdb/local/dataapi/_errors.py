@@ -12,7 +12,13 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ("ApiError", "database_error", "transaction_not_found")
+__all__ = (
+    "ApiError",
+    "connection_closed",
+    "connection_failed",
+    "database_error",
+    "transaction_not_found",
+)
 
 # Modeled codes (botocore service-2.json) and the two unmodeled ones v2 uses.
 _STATUS: dict[str, int] = {
@@ -65,6 +71,23 @@ def database_error(exc: asyncpg.PostgresError) -> ApiError:
         parts.append(f"\n  Position: {position}")
     parts.append(f"; SQLState: {exc.sqlstate}")
     return ApiError("DatabaseErrorException", "".join(parts))
+
+
+def connection_closed() -> ApiError:
+    """pgjdbc's answer for a call on a connection that was already gone (08003): the call
+    never reached the database."""
+    return ApiError("DatabaseErrorException", "This connection has been closed.; SQLState: 08003")
+
+
+def connection_failed(exc: BaseException) -> ApiError:
+    """The transaction's connection died during the call: pgjdbc's FATAL (57P0x) when the
+    server said why, else its I/O error (08006)."""
+    if isinstance(exc, ApiError) and "SQLState: 57P0" in exc.message:
+        return exc
+    return ApiError(
+        "DatabaseErrorException",
+        "An I/O error occurred while sending to the backend.; SQLState: 08006",
+    )
 
 
 def transaction_not_found(transaction_id: str, cause: str) -> ApiError:

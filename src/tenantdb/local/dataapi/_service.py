@@ -19,7 +19,12 @@ import msgspec
 from tenantdb.local.dataapi._bind import Bound, parse_sql
 from tenantdb.local.dataapi._describe import ColumnOrigin
 from tenantdb.local.dataapi._encode import Options, column_metadata
-from tenantdb.local.dataapi._errors import ApiError, database_error
+from tenantdb.local.dataapi._errors import (
+    ApiError,
+    connection_closed,
+    connection_failed,
+    database_error,
+)
 from tenantdb.local.dataapi._pool import ConnectionPool
 from tenantdb.local.dataapi._run import Result, execute, with_timeout
 from tenantdb.local.dataapi._tx import TERMINATED, Transaction, Transactions
@@ -210,7 +215,25 @@ class Service:
     async def _locked(
         self, tx: Transaction, work: Callable[[], Any], *, continue_after: bool
     ) -> Any:
+        """``work`` on the transaction's connection, one call at a time. A connection found
+        dead (its backend was terminated, the server restarted) ends the transaction as AWS's
+        pgjdbc does: 08003 when it was gone before the call, 57P0x/08006 when it died during
+        it; later calls on the id get "not found"."""
         await self._wait_detached(tx)
+        if tx.conn.is_closed():
+            await self.txs.drop(tx, TERMINATED)
+            raise connection_closed()
+        try:
+            return await self._run_locked(tx, work, continue_after=continue_after)
+        except Exception as exc:
+            if not tx.conn.is_closed():
+                raise
+            await self.txs.drop(tx, TERMINATED)
+            raise connection_failed(exc) from exc
+
+    async def _run_locked(
+        self, tx: Transaction, work: Callable[[], Any], *, continue_after: bool
+    ) -> Any:
         await tx.lock.acquire()
         detached = False
         finished = asyncio.Event()

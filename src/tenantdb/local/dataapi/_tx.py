@@ -19,7 +19,13 @@ from typing import Literal
 
 import asyncpg
 
-from tenantdb.local.dataapi._errors import ApiError, database_error, transaction_not_found
+from tenantdb.local.dataapi._errors import (
+    ApiError,
+    connection_closed,
+    connection_failed,
+    database_error,
+    transaction_not_found,
+)
 from tenantdb.local.dataapi._pool import ConnectionPool
 
 __all__ = ("EXPIRED", "TERMINATED", "Transaction", "Transactions")
@@ -102,11 +108,19 @@ class Transactions:
     async def finish(self, tx: Transaction, *, commit: bool) -> str:
         """COMMIT or ROLLBACK, then forget the id and return the connection to the pool."""
         self._forget(tx, TERMINATED)
+        if tx.conn.is_closed():  # the backend is gone: nothing was committed
+            await self._pool.discard(tx.conn)
+            raise connection_closed()
         try:
             status = await tx.conn.execute("COMMIT" if commit else "ROLLBACK")
         except asyncpg.PostgresError as exc:
             await self._pool.discard(tx.conn)
+            if tx.conn.is_closed():
+                raise connection_failed(database_error(exc)) from exc
             raise database_error(exc) from exc
+        except (asyncpg.InterfaceError, OSError) as exc:
+            await self._pool.discard(tx.conn)
+            raise connection_failed(exc) from exc
         except BaseException:
             await self._pool.discard(tx.conn)
             raise

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-__all__ = ("Detached",)
+__all__ = ("Detached", "finish")
 
 T = TypeVar("T")
 
@@ -74,3 +74,42 @@ class Detached:
 async def _after(task: asyncio.Task[T], then: Callable[[asyncio.Task[T]], Awaitable[None]]) -> None:
     await asyncio.wait({task})
     await then(task)
+
+
+async def finish(
+    call: Callable[[], Coroutine[Any, Any, T]],
+    *,
+    bound: float,
+    on_done: Callable[[T], None] | None = None,
+) -> T:
+    """``await call()`` to its end even if the caller is cancelled meanwhile (COMMIT).
+
+    The call runs in its own task, awaited inside an anyio shield (an anyio scope's
+    cancellation then waits) and through ``asyncio.wait`` (a raw ``Task.cancel()`` is caught
+    and the wait goes on). Once the call has finished, a cancellation that arrived meanwhile is
+    re-raised; ``on_done(result)`` runs first, so the caller can record the known outcome. A
+    call still running after ``bound`` seconds is cancelled and ``TimeoutError`` raised.
+    """
+    task = asyncio.ensure_future(call())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            task.cancel()
+            await asyncio.wait({task})
+            raise TimeoutError(f"no answer within {bound:g} s")
+        try:
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({task}, timeout=remaining)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        if not task.cancelled() and task.exception() is None and on_done is not None:
+            on_done(task.result())
+        raise cancelled
+    result = task.result()
+    if on_done is not None:
+        on_done(result)
+    return result
