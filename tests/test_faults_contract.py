@@ -200,3 +200,22 @@ async def test_a_cancellation_during_commit_waits_for_the_outcome(
         finally:
             await su.close()
         assert (name, open_tx) == (marker, 0)
+
+
+async def test_an_ambiguous_begin_is_never_resent(
+    tenants_abc: TenantSet, gateway: LocalDataApi
+) -> None:
+    """BeginTransaction ran but its answer was lost (a 5xx after the call): the lane must not
+    resend it (each blind resend would open one more transaction nobody can roll back)."""
+    ctx = TenantContext(tenant_id=tenants_abc.a.tenant_id)
+    async with open_lane_db("data_api", tenants_abc, gateway) as db:
+        before = gateway.call_counts["BeginTransaction"]
+        gateway.inject("database_unavailable", when="after", operations=["BeginTransaction"])
+        try:
+            with pytest.raises(errors.ConnectionLostError) as info:
+                async with db.tenant(ctx) as tx:
+                    await tx.one(PID, ())
+        finally:
+            gateway.clear_faults()
+        assert gateway.call_counts["BeginTransaction"] == before + 1
+        assert info.value.retryable is True  # no block began: redoing the unit of work is safe

@@ -33,6 +33,7 @@ __all__ = (
     "block_ended",
     "check_request",
     "end_block",
+    "mark_redo_safe",
     "record_transaction",
     "savepoint_name",
 )
@@ -55,6 +56,13 @@ _REDO_SAFE = (ConnectionLostError, StatementTimeoutError, TransactionExpiredErro
 rolls back, so nothing of the unit of work committed and redoing it is safe."""
 
 
+def mark_redo_safe(exc: BaseException | None) -> None:
+    """``exc`` left a transaction before COMMIT was sent (its BEGIN, a statement): nothing
+    of the unit of work committed, so a transport fault in it is ``retryable``."""
+    if isinstance(exc, _REDO_SAFE) and not isinstance(exc, CommitOutcomeUnknownError):
+        exc.retryable = True
+
+
 async def end_block(
     exc_type: type[BaseException] | None,
     *,
@@ -73,8 +81,7 @@ async def end_block(
     if exc_type is None and not broken:
         await commit()
         return True
-    if isinstance(exc, _REDO_SAFE) and not isinstance(exc, CommitOutcomeUnknownError):
-        exc.retryable = True
+    mark_redo_safe(exc)
     await rollback()
     if exc_type is None:
         raise error_for_sqlstate(

@@ -39,6 +39,8 @@ _LOST_HINTS = (
     "underlying connection",
     "released back to the pool",  # asyncpg dropped a lost connection from under the proxy
 )
+_SHUTDOWN = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now: the session is gone with the answer."""
 _ARGUMENT = re.compile(r"\Ainvalid input for query argument (\$\d+)")
 """asyncpg's client-side encoding error, whose message quotes the Python value."""
 
@@ -71,8 +73,15 @@ def pool_timeout(lane: str, timeout: float) -> PoolTimeoutError:
     )
 
 
-def _server_error(exc: asyncpg.PostgresError, query: str | None) -> QueryError:
+def _server_error(exc: asyncpg.PostgresError, query: str | None) -> TenantDBError:
     sqlstate = str(getattr(exc, "sqlstate", None) or "XX000")
+    if query == "COMMIT" and sqlstate in _SHUTDOWN:
+        # The server shut the session down while COMMIT was in flight: it may have committed.
+        _scrub(exc, _message(exc))
+        return CommitOutcomeUnknownError(
+            f"the server ended the session during COMMIT (SQLSTATE {sqlstate}): {_message(exc)}",
+            query=query,
+        )
     message = redact_message(sqlstate, _message(exc))
     detail = getattr(exc, "detail", None)
     _scrub(exc, message)

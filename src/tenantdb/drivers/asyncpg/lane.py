@@ -53,6 +53,7 @@ from tenantdb.drivers._tx_common import (
     block_ended,
     check_request,
     end_block,
+    mark_redo_safe,
     record_transaction,
     savepoint_name,
 )
@@ -297,7 +298,8 @@ class _TxScope:
         conn = await self._lane._acquire()
         try:
             await self._begin(conn, script, bound)
-        except BaseException:
+        except BaseException as exc:
+            mark_redo_safe(exc)
             await self._lane._rollback(conn)
             self._record(ok=False, context_sets=0)
             raise

@@ -34,7 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import anyio
 
 from tenantdb.drivers._detached import Detached
-from tenantdb.drivers._tx_common import check_request, end_block, record_transaction
+from tenantdb.drivers._tx_common import (
+    check_request,
+    end_block,
+    mark_redo_safe,
+    record_transaction,
+)
 from tenantdb.drivers.asyncpg.sql import quote_literal, split_settings
 from tenantdb.drivers.dataapi.client import DataApiClient
 from tenantdb.drivers.dataapi.errors import map_dataapi_error
@@ -273,13 +278,15 @@ class _TxScope:
         except asyncio.CancelledError:
             self._slot = None  # the slot now belongs to the abandoned Begin's cleanup
             raise
-        except BaseException:
+        except BaseException as exc:
+            mark_redo_safe(exc)
             self._free()
             raise
         tx = lane._transaction(tx_id, self._request)
         try:
             await self._prepare(tx)
-        except BaseException:
+        except BaseException as exc:
+            mark_redo_safe(exc)
             try:
                 await tx._rollback()
             finally:
