@@ -209,7 +209,7 @@ class AsyncpgLane:
         except Exception as exc:
             raise map_asyncpg_error(exc, query="COMMIT") from exc
         finally:
-            await self._release(conn, clean=status is not None)
+            await self._release(conn, clean=status is not None, reason="COMMIT failed")
         return status
 
     async def _rollback(self, conn: _Conn) -> None:
@@ -225,13 +225,15 @@ class AsyncpgLane:
         except Exception:  # noqa: S110 - any failure means: destroy the connection, below
             pass
         finally:
-            await self._release(conn, clean=status is not None)
+            await self._release(conn, clean=status is not None, reason="ROLLBACK failed")
 
-    async def _release(self, conn: _Conn, *, clean: bool) -> None:
-        """Back to the pool, or terminated first when its state is not known to be clean."""
+    async def _release(self, conn: _Conn, *, clean: bool, reason: str) -> None:
+        """Back to the pool, or terminated first when its state is not known to be clean
+        (counted in ``MetricsSnapshot.discarded_connections`` and logged with ``reason``)."""
         try:
             if not clean or conn.is_in_transaction():
                 conn.terminate()
+                self._metrics.record_discard(lane=self._name, reason=reason)
         except asyncpg.InterfaceError:
             pass  # asyncpg already released it when the connection was lost
         await self.pool.release(conn)
