@@ -58,9 +58,9 @@ from tenantdb.errors import (
     TenantDBError,
     TransactionTimeoutError,
 )
-from tenantdb.observe import LaneInfo, Metrics, MetricsSnapshot, recording
+from tenantdb.observe import BlockEvent, LaneInfo, Metrics, MetricsSnapshot, recording
 
-__all__ = ("Database", "Health")
+__all__ = ("RUN_RETRY", "Database", "Health", "PoolUsage")
 
 T = TypeVar("T")
 _log = structlog.get_logger("tenantdb")
@@ -100,6 +100,21 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
             and self.migrations_current is not False
             and (self.audit_passed is not False)
         )
+
+
+class PoolUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """What one lane's pool holds right now (``db.pool_usage()``; OTel pool metrics).
+
+    asyncpg: connections; the Data API lane: transaction slots (its HTTP pool is as large).
+    """
+
+    lane: str
+    transport: str
+    max_size: int
+    in_use: int
+    idle: int
+    waiting: int
+    """Tasks waiting for a connection or slot."""
 
 
 class _Active:
@@ -517,6 +532,15 @@ class Database:
         return _Block(self, lane, options, request, timeout=timeout)
 
     # -- observability ---------------------------------------------------------------------------
+    def pool_usage(self) -> tuple[PoolUsage, ...]:
+        """In use, idle and waiting per open lane (a closed lane reports zeros)."""
+        return tuple(_pool_usage(lane) for lane in self._lanes())
+
+    @property
+    def metrics_recorder(self) -> Metrics:
+        """The ``Metrics`` every lane records into (attach observers to it)."""
+        return self._metrics
+
     def metrics(self) -> MetricsSnapshot:
         """Totals, per-tenant and per-query counts and latencies since start."""
         return self._metrics.snapshot()
@@ -595,6 +619,7 @@ class _Block:
     """``async with db.tenant(ctx)`` / ``db.admin()``: deadline, nesting, then the lane."""
 
     __slots__ = (
+        "_block_event",
         "_db",
         "_deadline",
         "_inflight",
@@ -626,6 +651,7 @@ class _Block:
         self._token: contextvars.Token[_Active | None] | None = None
         self._recording: contextlib.AbstractContextManager[None] | None = None
         self._inflight = False
+        self._block_event: BlockEvent | None = None
 
     async def __aenter__(self) -> Transaction:
         db = self._db
@@ -649,6 +675,13 @@ class _Block:
         if outer is None:
             db._enter_inflight(deadline)
             self._inflight = True
+            request = self._request
+            self._block_event = db._metrics.block_started(
+                lane=self._lane.name,
+                tenant_id=request.tenant_id,
+                readonly=request.readonly,
+                isolation=None if request.isolation is None else request.isolation.value,
+            )
         # Retries the transport makes inside the block count in this Database's Metrics.
         self._recording = recording(
             db._metrics, lane=self._lane.name, tenant_id=self._request.tenant_id
@@ -658,9 +691,12 @@ class _Block:
             tx = await inner.__aenter__()
         except BaseException as exc:
             watchdog.unwatch(deadline)
-            self._leave()
+            error: BaseException = exc
             if deadline.timed_out(type(exc)):
-                raise self._timed_out() from None
+                error = self._timed_out()
+            self._leave(error)
+            if error is not exc:
+                raise error from None
             raise
         self._inner = inner
         ctx = self._request.ctx
@@ -708,15 +744,25 @@ class _Block:
         timed_out = self._deadline.timed_out(exc_type)
         if self._token is not None:
             _ACTIVE.reset(self._token)
+        error: BaseException | None = exc
         try:
             await self._inner.__aexit__(exc_type, exc, tb)
+        except BaseException as raised:
+            error = raised
+            raise
+        else:
+            if timed_out:
+                error = self._timed_out()
+                raise error from None
         finally:
-            self._leave()
-        if timed_out:
-            raise self._timed_out() from None
+            self._leave(error)
 
-    def _leave(self) -> None:
-        """Undo what ``__aenter__`` registered (metrics scope, in-flight set); once."""
+    def _leave(self, error: BaseException | None) -> None:
+        """Undo what ``__aenter__`` registered (metrics scope, in-flight set, the observers'
+        block); once."""
+        event, self._block_event = self._block_event, None
+        if event is not None:
+            self._db._metrics.block_ended(event, error)
         rec, self._recording = self._recording, None
         if rec is not None:
             rec.__exit__(None, None, None)
@@ -756,6 +802,39 @@ def _unit_retry_wait(
     ):
         return None
     return policy.backoff(error, attempt)
+
+
+def _pool_usage(lane: Lane) -> PoolUsage:
+    """One lane's pool state: asyncpg's pool counters, or the Data API lane's slots."""
+    size = _max_size(lane)
+    if isinstance(lane, AsyncpgLane):
+        pool = lane._pool
+        opened = 0 if pool is None else pool.get_size()
+        idle = 0 if pool is None else pool.get_idle_size()
+        return PoolUsage(
+            lane=lane.name,
+            transport=lane.transport,
+            max_size=size,
+            in_use=opened - idle,
+            idle=idle,
+            waiting=lane.waiting,
+        )
+    # The Data API lane bounds open transactions with an anyio.Semaphore of max_size slots.
+    slots: anyio.Semaphore | None = getattr(lane, "_slots", None)
+    free = size if slots is None else slots.value
+    return PoolUsage(
+        lane=lane.name,
+        transport=lane.transport,
+        max_size=size,
+        in_use=size - free,
+        idle=free,
+        waiting=0 if slots is None else slots.statistics().tasks_waiting,
+    )
+
+
+def _max_size(lane: Lane) -> int:
+    options: PoolOptions | None = getattr(lane, "options", None)
+    return 0 if options is None else options.max_size
 
 
 def _lane_info(lane: Lane, target: str | DataApi) -> LaneInfo:

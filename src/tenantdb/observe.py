@@ -33,13 +33,14 @@ import contextvars
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import msgspec
 import structlog
 
 __all__ = (
     "OTHER_TENANTS",
+    "BlockEvent",
     "DiscardEvent",
     "LaneInfo",
     "Metrics",
@@ -255,21 +256,44 @@ class DiscardEvent(msgspec.Struct, frozen=True, kw_only=True):
     info: LaneInfo | None
 
 
-class Observer(Protocol):
+class BlockEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An outermost transaction block starts or ends (``Database`` reports both, so a tracer
+    can open a span around acquire, BEGIN, the caller's code and COMMIT/ROLLBACK)."""
+
+    lane: str
+    tenant_id: str | None
+    readonly: bool
+    isolation: str | None
+    info: LaneInfo | None
+
+
+class Observer:
     """Receives every event a :class:`Metrics` records, after its own counters.
 
-    Called synchronously on the event loop for every query: keep the work small (aggregate,
-    or hand off to an exporter's own batching). An observer that raises is not protected:
-    test it.
+    Subclass it and override what you need (every method does nothing here). Methods are
+    called synchronously on the event loop, for every query: keep the work small (aggregate,
+    or hand off to an exporter's own batching). An observer that raises is not protected.
+    ``on_block_start``/``on_block_end`` bracket each outermost transaction block in the task
+    that runs it (queries of the block are recorded in between, in the same task).
     """
 
-    def on_query(self, event: QueryEvent) -> None: ...
+    def on_query(self, event: QueryEvent) -> None:
+        """One statement ended."""
 
-    def on_transaction(self, event: TransactionEvent) -> None: ...
+    def on_transaction(self, event: TransactionEvent) -> None:
+        """One transaction ended (committed or rolled back)."""
 
-    def on_retry(self, event: RetryEvent) -> None: ...
+    def on_retry(self, event: RetryEvent) -> None:
+        """The SDK repeats work by itself."""
 
-    def on_discard(self, event: DiscardEvent) -> None: ...
+    def on_discard(self, event: DiscardEvent) -> None:
+        """A connection was destroyed instead of pooled."""
+
+    def on_block_start(self, event: BlockEvent) -> None:
+        """An outermost transaction block is entered (before acquire and BEGIN)."""
+
+    def on_block_end(self, event: BlockEvent, error: BaseException | None) -> None:
+        """That block has ended (after COMMIT/ROLLBACK); ``error`` is what it raises."""
 
 
 class Metrics:
@@ -307,6 +331,34 @@ class Metrics:
 
     def remove_observer(self, observer: Observer) -> None:
         self._observers = tuple(o for o in self._observers if o is not observer)
+
+    @property
+    def observed(self) -> bool:
+        """True when at least one observer is attached."""
+        return bool(self._observers)
+
+    def block_started(
+        self, *, lane: str, tenant_id: str | None, readonly: bool, isolation: str | None
+    ) -> BlockEvent | None:
+        """An outermost block starts; returns the event to pass to :meth:`block_ended`
+        (None when no observer is attached: nothing to do at the end either)."""
+        if not self._observers:
+            return None
+        event = BlockEvent(
+            lane=lane,
+            tenant_id=tenant_id,
+            readonly=readonly,
+            isolation=isolation,
+            info=self._lanes.get(lane),
+        )
+        for observer in self._observers:
+            observer.on_block_start(event)
+        return event
+
+    def block_ended(self, event: BlockEvent, error: BaseException | None) -> None:
+        """The block of ``event`` ended, raising ``error`` (None: committed)."""
+        for observer in self._observers:
+            observer.on_block_end(event, error)
 
     def describe_lane(self, info: LaneInfo) -> None:
         """Register what observers may report about lane ``info.name`` (``Database`` does)."""

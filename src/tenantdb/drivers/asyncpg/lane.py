@@ -128,6 +128,8 @@ class AsyncpgLane:
         self.options = options
         self._metrics = metrics
         self._pool: asyncpg.Pool[Any] | None = None
+        self.waiting = 0
+        """Tasks waiting for a pooled connection right now (pool usage telemetry)."""
 
     @property
     def name(self) -> str:
@@ -192,12 +194,15 @@ class AsyncpgLane:
         # With an idle connection the acquire cannot wait (a free holder may still need to
         # connect, bounded by connect_timeout): skip asyncpg's wait_for task, ~10 µs a call.
         wait = None if pool.get_idle_size() > 0 else timeout
+        self.waiting += 1
         try:
             conn: _Conn = await pool.acquire(timeout=wait)
         except TimeoutError:
             raise pool_timeout(self._name, timeout) from None
         except Exception as exc:
             raise map_asyncpg_error(exc, query=None) from exc
+        finally:
+            self.waiting -= 1
         return conn
 
     async def _commit(self, conn: _Conn) -> str:
