@@ -192,15 +192,14 @@ class OtelObserver(Observer):
             raise ConfigurationError(
                 "tenantdb.otel needs the otel extra: pip install 'tenantdb[otel]'"
             ) from None
-        from tenantdb import __version__
-
+        version = _version()
         self._context = context
         self._trace = trace
         self._tracer = trace.get_tracer(
-            SCOPE, __version__, tracer_provider=tracer_provider, schema_url=_SEMCONV
+            SCOPE, version, tracer_provider=tracer_provider, schema_url=_SEMCONV
         )
         meter = metrics.get_meter(
-            SCOPE, __version__, meter_provider=meter_provider, schema_url=_SEMCONV
+            SCOPE, version, meter_provider=meter_provider, schema_url=_SEMCONV
         )
         self._tenant_attribute = tenant_attribute
         self._tenant_metric_attribute = tenant_metric_attribute
@@ -429,6 +428,16 @@ def instrument(db: Database, **options: Any) -> OtelObserver:
     observer = OtelObserver(**options)
     observer.attach(db)
     return observer
+
+
+def _version() -> str:
+    """tenantdb's installed version (the instrumentation scope's version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tenantdb")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
 
 
 def _error_type(error: BaseException) -> str:
