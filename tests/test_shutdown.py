@@ -167,3 +167,46 @@ async def test_zero_drain_timeout_rolls_back_at_once_and_reopen_works(
     async with db, db.tenant(ctx) as tx:
         await tx.exec(INSERT_ITEM, (tenant, 2, "after reopen"))
     assert [r[1] for r in await admin_rows(items_pg.admin_dsn, tenant)] == [2]
+
+
+async def test_a_commit_in_flight_is_never_cancelled_by_the_drain_timeout(
+    make_db: Any, pg_proxy: Any, items_pg: LocalDatabase
+) -> None:
+    """The network stalls while COMMIT is on the wire and close(drain_timeout=0) runs: the
+    COMMIT is left to finish (cancelling it would leave the outcome unknown)."""
+    tenant = new_tenant()
+    ctx = TenantContext(tenant_id=tenant)
+    db = make_db(tenant=pg_proxy.dsn("app_tenant", items_pg.name))
+    await db.open()
+    outcome: list[str] = []
+
+    async def writer() -> None:
+        async with db.tenant(ctx) as tx:
+            await tx.exec(fd.INSERT_ITEM, (tenant, 1, "committed during close"))
+            pg_proxy.hold()  # the COMMIT below waits in the proxy
+        outcome.append("committed")
+
+    async def committing() -> bool:
+        return any(d.ending for d in db._inflight)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer)
+            await eventually(committing)
+
+            async def closer() -> None:
+                await db.close(drain_timeout=0)
+
+            tg.start_soon(closer)
+
+            async def closing() -> bool:
+                return bool(db.closing)
+
+            await eventually(closing)
+            pg_proxy.flow()
+    finally:
+        pg_proxy.flow()
+    assert outcome == ["committed"]
+    assert [r[2] for r in await admin_rows(items_pg.admin_dsn, tenant)] == [
+        "committed during close"
+    ]

@@ -23,7 +23,7 @@ class Deadline:
     """The deadline of one block (``when`` on the ``time.monotonic()`` clock), owned by the
     task that entered it."""
 
-    __slots__ = ("_cancelling", "expired", "reason", "task", "when")
+    __slots__ = ("_cancelling", "ending", "expired", "reason", "task", "when")
 
     def __init__(self, when: float) -> None:
         task = asyncio.current_task()
@@ -32,14 +32,18 @@ class Deadline:
         self.when = when
         self.task = task
         self.expired = False
+        self.ending = False
+        """Set when the block starts its COMMIT/ROLLBACK: from then on nothing cancels it (a
+        cancelled COMMIT would leave the outcome unknown)."""
         self.reason = "deadline"
         """Why it was expired: ``"deadline"`` (the watchdog) or ``"shutdown"`` (``db.close()``
         gave up waiting for the block)."""
         self._cancelling = task.cancelling()
 
     def expire(self, reason: str = "deadline") -> None:
-        """Cancel the block's task (once); ``timed_out`` absorbs that cancellation."""
-        if self.expired:
+        """Cancel the block's task (once, and not once it is ending); ``timed_out`` absorbs
+        that cancellation."""
+        if self.expired or self.ending:
             return
         self.expired = True
         self.reason = reason

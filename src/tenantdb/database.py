@@ -288,10 +288,13 @@ class Database:
         me = asyncio.current_task()
         with anyio.move_on_after(limit):
             await self._until_drained(me)
-        late = [d for d in self._inflight if d.task is not me]
-        if not late:
+        others = [d for d in self._inflight if d.task is not me]
+        if not others:
             return
-        _log.warning("shutdown_rollback", transactions=len(late), drain_timeout_s=limit)
+        # A block already in its COMMIT/ROLLBACK is left to finish (``Deadline.ending``).
+        late = [d for d in others if not d.ending]
+        if late:
+            _log.warning("shutdown_rollback", transactions=len(late), drain_timeout_s=limit)
         for deadline in late:
             self._watchdog.unwatch(deadline)
             deadline.expire("shutdown")
@@ -741,6 +744,7 @@ class _Block:
         # bounds (statement timeout, shielded cleanup timeout), so a commit is never reported
         # as timed out after it happened.
         self._db._watchdog.unwatch(self._deadline)
+        self._deadline.ending = True  # db.close() must not cancel a COMMIT in flight
         timed_out = self._deadline.timed_out(exc_type)
         if self._token is not None:
             _ACTIVE.reset(self._token)
