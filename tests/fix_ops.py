@@ -34,16 +34,19 @@ OPS_FAST_RETRY = RetryPolicy(
 MakeOpsDb = Callable[..., Database]
 
 
-def both_lanes(query: Query[Any]) -> Query[Any]:
+def both_lanes(query: Query[Any], *, name: str | None = None) -> Query[Any]:
     """``query`` with ``data_api_sql`` in ``:name`` form (the hand-built queries of
-    ``fix_database`` use their ``$n`` SQL for both), so it runs on the Data API lane too."""
+    ``fix_database`` use their ``$n`` SQL for both), so it runs on the Data API lane too;
+    ``name`` renames it (telemetry finds a query's SQL by name: keep names unique)."""
     names = {p.number: p.name for p in query.params}
     data_api_sql = re.sub(r"\$(\d+)", lambda m: ":" + names[int(m.group(1))], query.sql)
     params = tuple(
         msgspec.structs.replace(p, type_hint="UUID") if p.pg_type == "uuid" else p
         for p in query.params
     )
-    return msgspec.structs.replace(query, data_api_sql=data_api_sql, params=params)
+    return msgspec.structs.replace(
+        query, name=name or query.name, data_api_sql=data_api_sql, params=params
+    )
 
 
 @pytest.fixture

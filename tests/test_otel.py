@@ -24,8 +24,10 @@ from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.otel import OtelObserver, instrument, operation_name, sanitize_sql
 from tenantdb.query import Command
 
-INSERT_ITEM = both_lanes(fd.INSERT_ITEM)
-COUNT_ITEMS = both_lanes(fd.COUNT_ITEMS)
+# Unique names: the golden codegen corpus defines another "InsertItem", and telemetry reports
+# the operation and text only for a name whose SQL is unambiguous in the process.
+INSERT_ITEM = both_lanes(fd.INSERT_ITEM, name="OtelInsertItem")
+COUNT_ITEMS = both_lanes(fd.COUNT_ITEMS, name="OtelCountItems")
 COUNT_WITH_LITERALS: Any = both_lanes(
     _q(
         "CountNotSecret",
@@ -108,10 +110,10 @@ async def test_a_span_per_transaction_and_per_query_with_db_conventions(
                 await tx.exec(INSERT_ITEM, (tenant, 1, "again"))
     spans = telemetry.finished()
     assert [s.name for s in spans] == [
-        "InsertItem",
-        "CountItems",
+        "OtelInsertItem",
+        "OtelCountItems",
         "tenantdb.transaction",
-        "InsertItem",
+        "OtelInsertItem",
         "tenantdb.transaction",
     ]
     insert, count_span, tx1, failed, tx2 = spans
@@ -127,13 +129,13 @@ async def test_a_span_per_transaction_and_per_query_with_db_conventions(
     }
     assert dict(insert.attributes or {}) == {
         **common,
-        "db.query.summary": "InsertItem",
+        "db.query.summary": "OtelInsertItem",
         "db.operation.name": "INSERT",
         "tenantdb.rows": 1,
     }
     assert dict(count_span.attributes or {}) == {
         **common,
-        "db.query.summary": "CountItems",
+        "db.query.summary": "OtelCountItems",
         "db.operation.name": "SELECT",
         "tenantdb.rows": 1,
     }
@@ -241,8 +243,8 @@ async def test_metrics_through_the_meter_with_bounded_attributes(
         by_query[attrs["db.query.summary"], attrs.get("error.type")] = point.count
     assert by_query == {
         ("Raise40001", "40001"): 1,
-        ("InsertItem", None): 1,
-        ("CountItems", None): 1,
+        ("OtelInsertItem", None): 1,
+        ("OtelCountItems", None): 1,
     }
     tx_points = {
         dict(p.attributes)["tenantdb.outcome"]: p.count
@@ -325,3 +327,14 @@ def test_sanitize_and_operation() -> None:
     assert operation_name("  insert into t1 values ($1)") == "INSERT"
     assert sanitize_sql("SELECT 'unterminated") == "?"
     assert sanitize_sql("SELECT t1.c2, x3 FROM t1") == "SELECT t1.c2, x3 FROM t1"
+
+
+def test_an_ambiguous_query_name_gets_no_operation_or_text() -> None:
+    from tenantdb.query import query_sql
+
+    first = _q("OtelTwice", Command.EXEC, "DELETE FROM items")
+    assert query_sql("OtelTwice") == "DELETE FROM items"
+    _q("OtelTwice", Command.EXEC, "DELETE FROM items")  # the same SQL again: still known
+    assert query_sql("OtelTwice") == first.sql
+    _q("OtelTwice", Command.EXEC, "TRUNCATE items")  # another SQL under the same name
+    assert query_sql("OtelTwice") is None

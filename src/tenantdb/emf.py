@@ -171,7 +171,7 @@ class EmfExporter(Observer):
             tenant.latency.add(ms)
 
     def on_retry(self, event: RetryEvent) -> None:
-        lane_name = event.lane or "data_api"
+        lane_name = event.lane or "(none)"
         lane = self._lane(lane_name)
         if event.kind == "call":
             lane.call_retries += 1
