@@ -58,7 +58,14 @@ from tenantdb.errors import (
     TenantDBError,
     TransactionTimeoutError,
 )
-from tenantdb.observe import BlockEvent, LaneInfo, Metrics, MetricsSnapshot, recording
+from tenantdb.observe import (
+    BlockEvent,
+    LaneInfo,
+    Metrics,
+    MetricsSnapshot,
+    enter_scope,
+    exit_scope,
+)
 
 __all__ = ("RUN_RETRY", "Database", "Health", "PoolUsage")
 
@@ -652,7 +659,7 @@ class _Block:
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._deadline: Deadline | None = None
         self._token: contextvars.Token[_Active | None] | None = None
-        self._recording: contextlib.AbstractContextManager[None] | None = None
+        self._recording: contextvars.Token[Any] | None = None
         self._inflight = False
         self._block_event: BlockEvent | None = None
 
@@ -686,10 +693,9 @@ class _Block:
                 isolation=None if request.isolation is None else request.isolation.value,
             )
         # Retries the transport makes inside the block count in this Database's Metrics.
-        self._recording = recording(
+        self._recording = enter_scope(
             db._metrics, lane=self._lane.name, tenant_id=self._request.tenant_id
         )
-        self._recording.__enter__()
         try:
             tx = await inner.__aenter__()
         except BaseException as exc:
@@ -767,9 +773,9 @@ class _Block:
         event, self._block_event = self._block_event, None
         if event is not None:
             self._db._metrics.block_ended(event, error)
-        rec, self._recording = self._recording, None
-        if rec is not None:
-            rec.__exit__(None, None, None)
+        scope, self._recording = self._recording, None
+        if scope is not None:
+            exit_scope(scope)
         if self._inflight:
             self._inflight = False
             assert self._deadline is not None  # noqa: S101 - set before _inflight

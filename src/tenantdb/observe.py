@@ -51,6 +51,8 @@ __all__ = (
     "RetryEvent",
     "TenantStats",
     "TransactionEvent",
+    "enter_scope",
+    "exit_scope",
     "record_retry",
     "recording",
 )
@@ -562,30 +564,36 @@ class Metrics:
         )
 
 
-class _Scope(msgspec.Struct, frozen=True):
-    metrics: Metrics
-    lane: str | None
-    tenant_id: str | None
-
-
-_SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
-    "tenantdb_metrics_scope", default=None
+_SCOPE: contextvars.ContextVar[tuple[Metrics, str | None, str | None] | None] = (
+    contextvars.ContextVar("tenantdb_metrics_scope", default=None)
 )
+
+
+def enter_scope(
+    metrics: Metrics, *, lane: str | None, tenant_id: str | None
+) -> contextvars.Token[tuple[Metrics, str | None, str | None] | None]:
+    """Start a :func:`recording` scope by hand (``Database`` does, per block: cheaper than a
+    context manager); end it with :func:`exit_scope` in the same task."""
+    return _SCOPE.set((metrics, lane, tenant_id))
+
+
+def exit_scope(token: contextvars.Token[tuple[Metrics, str | None, str | None] | None]) -> None:
+    _SCOPE.reset(token)
 
 
 @contextlib.contextmanager
 def recording(metrics: Metrics, *, lane: str | None, tenant_id: str | None) -> Iterator[None]:
     """Within the block, :func:`record_retry` counts in ``metrics`` for this lane and tenant.
 
-    ``Database`` wraps each transaction block in it, so retries the transport makes inside
-    (the Data API lane's ``call_with_retry``) land in the right ``Metrics`` without the
-    transport holding a reference to it.
+    ``Database`` opens such a scope around each transaction block, so retries the transport
+    makes inside (the Data API lane's ``call_with_retry``) land in the right ``Metrics``
+    without the transport holding a reference to it.
     """
-    token = _SCOPE.set(_Scope(metrics, lane, tenant_id))
+    token = enter_scope(metrics, lane=lane, tenant_id=tenant_id)
     try:
         yield
     finally:
-        _SCOPE.reset(token)
+        exit_scope(token)
 
 
 def record_retry(
@@ -597,10 +605,11 @@ def record_retry(
     if scope is None:
         _log_retry(_LOGGER, "call", None, None, operation, query, attempt, error, delay_s)
         return
-    scope.metrics.record_retry(
+    metrics, lane, tenant_id = scope
+    metrics.record_retry(
         kind="call",
-        lane=scope.lane,
-        tenant_id=scope.tenant_id,
+        lane=lane,
+        tenant_id=tenant_id,
         operation=operation,
         query=query,
         attempt=attempt,
