@@ -6,7 +6,8 @@
   (``new_tenant()``), so they never disturb each other.
 * ``make_db``: builds ``tenantdb.Database`` objects on a DSN pair and closes them afterwards.
 * ``PgProxy``: a TCP proxy between asyncpg and PostgreSQL that counts protocol round trips
-  (one per simple ``Query`` message and one per ``Sync``) and can cut every connection.
+  (one per simple ``Query`` message and one per ``Sync``), can cut every connection, and can
+  hold client messages (a stalled network).
 """
 
 from __future__ import annotations
@@ -325,6 +326,15 @@ class PgProxy:
         self.port = 0
         self.round_trips = 0
         self.messages: list[str] = []
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def hold(self) -> None:
+        """Stop forwarding client messages (a stalled network) until ``flow()``."""
+        self._flowing.clear()
+
+    def flow(self) -> None:
+        self._flowing.set()
 
     def dsn(self, role: str, database: str) -> str:
         return f"postgresql://{role}@127.0.0.1:{self.port}/{database}"
@@ -338,6 +348,7 @@ class PgProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self.flow()
         self.cut()
         if self._server is not None:
             self._server.close()
@@ -389,6 +400,7 @@ class PgProxy:
             kind = chr(head[0])
             (length,) = struct.unpack("!i", head[1:])
             body = await reader.readexactly(length - 4)
+            await self._flowing.wait()
             self.messages.append(kind)
             if kind in "QS":
                 self.round_trips += 1

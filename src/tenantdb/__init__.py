@@ -26,22 +26,25 @@ from tenantdb.context import (
     slug_id,
     uuid_id,
 )
-from tenantdb.database import Database, Health
+from tenantdb.database import Database, Health, PoolUsage
 from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.drivers.base import Executor
 from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.drivers.dataapi.retry import RetryPolicy
 from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.emf import EmfExporter
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
+    DatabaseClosedError,
     QueryError,
     TenantDBError,
     TransactionTimeoutError,
     TransportError,
 )
-from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
+from tenantdb.observe import Metrics, MetricsSnapshot, Observer, QueryStats, TenantStats
+from tenantdb.otel import OtelObserver
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 from tenantdb.web.asgi import TenantContextMiddleware
 from tenantdb.web.jwt import JwtVerifier
@@ -58,6 +61,8 @@ __all__ = (
     "ContextError",
     "DataApi",
     "Database",
+    "DatabaseClosedError",
+    "EmfExporter",
     "ExecResult",
     "Executor",
     "Health",
@@ -67,8 +72,11 @@ __all__ = (
     "JwtVerifier",
     "Metrics",
     "MetricsSnapshot",
+    "Observer",
+    "OtelObserver",
     "Param",
     "PoolOptions",
+    "PoolUsage",
     "Query",
     "QueryError",
     "QueryStats",

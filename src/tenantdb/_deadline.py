@@ -23,7 +23,7 @@ class Deadline:
     """The deadline of one block (``when`` on the ``time.monotonic()`` clock), owned by the
     task that entered it."""
 
-    __slots__ = ("_cancelling", "expired", "task", "when")
+    __slots__ = ("_cancelling", "ending", "expired", "reason", "task", "when")
 
     def __init__(self, when: float) -> None:
         task = asyncio.current_task()
@@ -32,11 +32,22 @@ class Deadline:
         self.when = when
         self.task = task
         self.expired = False
+        self.ending = False
+        """Set when the block starts its COMMIT/ROLLBACK: from then on nothing cancels it (a
+        cancelled COMMIT would leave the outcome unknown)."""
+        self.reason = "deadline"
+        """Why it was expired: ``"deadline"`` (the watchdog) or ``"shutdown"`` (``db.close()``
+        gave up waiting for the block)."""
         self._cancelling = task.cancelling()
 
-    def expire(self) -> None:
+    def expire(self, reason: str = "deadline") -> None:
+        """Cancel the block's task (once, and not once it is ending); ``timed_out`` absorbs
+        that cancellation."""
+        if self.expired or self.ending:
+            return
         self.expired = True
-        self.task.cancel("tenantdb: transaction deadline exceeded")
+        self.reason = reason
+        self.task.cancel(f"tenantdb: transaction {reason}")
 
     def timed_out(self, exc_type: type[BaseException] | None) -> bool:
         """Call once when the block exits: True if this deadline's cancellation ended it.

@@ -16,6 +16,12 @@ Tenant code gets an executor only from ``db.tenant(ctx)``: one transaction whose
 variables are set transaction-locally before the first query (see ``drivers/asyncpg/lane.py``
 for the round trips). A block nested in an open tenant block of the same task, with the same
 context, is a savepoint; with another context it raises ``ContextError`` (RLS.md I-15).
+
+``db.run(ctx, fn)`` / ``db.run_admin(fn)`` are the callable form: ``fn(tx)`` runs in a fresh
+transaction and is run again, after a jittered backoff, when it fails with an error whose
+``retryable`` flag is set (40001, 40P01, a lost connection, ...) before the COMMIT outcome was
+known. ``db.close()`` drains: new transactions are refused with ``DatabaseClosedError``,
+open ones get ``drain_timeout`` seconds to finish, the rest are rolled back.
 """
 
 from __future__ import annotations
@@ -42,20 +48,39 @@ from tenantdb._deadline import Deadline, Watchdog
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.drivers.asyncpg.lane import AsyncpgLane, PoolOptions
 from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.drivers.dataapi.retry import RetryPolicy
 from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     ContextError,
+    DatabaseClosedError,
+    QueryError,
     TenantDBError,
     TransactionTimeoutError,
 )
-from tenantdb.observe import Metrics, MetricsSnapshot
+from tenantdb.observe import (
+    BlockEvent,
+    LaneInfo,
+    Metrics,
+    MetricsSnapshot,
+    enter_scope,
+    exit_scope,
+)
 
-__all__ = ("Database", "Health")
+__all__ = ("RUN_RETRY", "Database", "Health", "PoolUsage")
 
 T = TypeVar("T")
 _log = structlog.get_logger("tenantdb")
 
+RUN_RETRY = RetryPolicy(deadline=30.0, max_attempts=10, base_delay=0.02, max_delay=1.0)
+"""``Database.run``'s default: up to 10 attempts within 30 s, 20 ms to 1 s jittered backoff."""
+_ROLLED_BACK_BY_SERVER = "40"
+"""SQLSTATE class "transaction rollback": an ERROR answer to COMMIT in this class (40001 at
+COMMIT under SERIALIZABLE) means the server rolled the transaction back, so the outcome is
+known and the unit may run again."""
+_SHUTDOWN_ROLLBACK_S = 15.0
+"""How long ``close()`` waits for the blocks it cancelled to roll back (each rollback is
+bounded by its lane's cleanup timeout: 5 s asyncpg, 10 s Data API)."""
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -82,6 +107,21 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
             and self.migrations_current is not False
             and (self.audit_passed is not False)
         )
+
+
+class PoolUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """What one lane's pool holds right now (``db.pool_usage()``; OTel pool metrics).
+
+    asyncpg: connections; the Data API lane: transaction slots (its HTTP pool is as large).
+    """
+
+    lane: str
+    transport: str
+    max_size: int
+    in_use: int
+    idle: int
+    waiting: int
+    """Tasks waiting for a connection or slot."""
 
 
 class _Active:
@@ -114,7 +154,8 @@ class Database:
     migrations directory ``health()`` compares with the database. ``validator`` is the id
     format this database's tenant_id columns use (canonical UUIDs by default;
     ``tenantdb.context.slug_id`` for text slugs): a context validated by another validator is
-    refused before any SQL.
+    refused before any SQL. ``run_retry`` is the default ``RetryPolicy`` of ``run()`` and
+    ``run_admin()``; ``drain_timeout`` how long ``close()`` lets open transactions finish.
     """
 
     def __init__(
@@ -127,9 +168,18 @@ class Database:
         migrations: str | os.PathLike[str] | None = None,
         metrics: Metrics | None = None,
         validator: IdValidator = uuid_id,
+        run_retry: RetryPolicy = RUN_RETRY,
+        drain_timeout: float = 10.0,
     ) -> None:
         if admin is None and tenant is None:
             raise ConfigurationError("Database needs admin= and/or tenant= (a DSN each)")
+        if not drain_timeout >= 0:
+            raise ConfigurationError("drain_timeout must be >= 0 seconds")
+        self._run_retry = run_retry
+        self._drain_timeout = drain_timeout
+        self._closing = False
+        self._inflight: set[Deadline] = set()
+        self._drained: asyncio.Event | None = None
         self._metrics = metrics if metrics is not None else Metrics()
         self._pool_options = pool if pool is not None else PoolOptions()
         self._admin_options = admin_pool if admin_pool is not None else self._pool_options
@@ -140,6 +190,9 @@ class Database:
         self._tenant = None if tenant is None else self._lane("tenant", tenant, self._pool_options)
         self._admin_target = admin
         self._tenant_target = tenant
+        for lane, target in ((self._admin, admin), (self._tenant, tenant)):
+            if lane is not None and target is not None:
+                self._metrics.describe_lane(_lane_info(lane, target))
 
     # -- construction ----------------------------------------------------------------------------
     def _lane(
@@ -205,19 +258,68 @@ class Database:
 
     async def open(self) -> None:
         """Open every lane (``async with db:`` does this); on failure nothing stays open."""
+        self._closing = False
         try:
             for lane in self._lanes():
                 await lane.open()
         except BaseException:
-            await self.close()
+            await self.close(drain_timeout=0)
             raise
 
-    async def close(self) -> None:
-        """Close every lane; idempotent, shielded, bounded."""
-        self._watchdog.stop()
+    @property
+    def closing(self) -> bool:
+        """True from the start of ``close()`` until the next ``open()``."""
+        return self._closing
+
+    async def close(self, *, drain_timeout: float | None = None) -> None:
+        """Drain, then close every lane; idempotent, shielded, bounded.
+
+        From the first call on, a new transaction (``tenant()``, ``admin()``, ``run()``) raises
+        ``DatabaseClosedError`` before any SQL; blocks nested in open transactions still work.
+        Open transactions get ``drain_timeout`` seconds (default: the constructor's, 10 s) to
+        finish; those still open then are cancelled, rolled back, and raise
+        ``DatabaseClosedError`` in their tasks. The lanes close afterwards. A transaction
+        block of the task calling ``close()`` itself is neither waited for nor cancelled.
+        """
+        self._closing = True
+        limit = self._drain_timeout if drain_timeout is None else drain_timeout
         with anyio.CancelScope(shield=True):
+            await self._drain(limit)
+            self._watchdog.stop()
             for lane in self._lanes():
                 await lane.close()
+
+    async def _drain(self, limit: float) -> None:
+        """Wait up to ``limit`` s for open blocks of other tasks, then cancel the rest and wait
+        (bounded) for their rollbacks."""
+        me = asyncio.current_task()
+        with anyio.move_on_after(limit):
+            await self._until_drained(me)
+        others = [d for d in self._inflight if d.task is not me]
+        if not others:
+            return
+        # A block already in its COMMIT/ROLLBACK is left to finish (``Deadline.ending``).
+        late = [d for d in others if not d.ending]
+        if late:
+            _log.warning("shutdown_rollback", transactions=len(late), drain_timeout_s=limit)
+        for deadline in late:
+            self._watchdog.unwatch(deadline)
+            deadline.expire("shutdown")
+        with anyio.move_on_after(_SHUTDOWN_ROLLBACK_S):
+            await self._until_drained(me)
+
+    async def _until_drained(self, me: object) -> None:
+        while any(d.task is not me for d in self._inflight):
+            self._drained = event = asyncio.Event()
+            await event.wait()
+
+    def _enter_inflight(self, deadline: Deadline) -> None:
+        self._inflight.add(deadline)
+
+    def _exit_inflight(self, deadline: Deadline) -> None:
+        self._inflight.discard(deadline)
+        if self._drained is not None:
+            self._drained.set()
 
     def _lanes(self) -> list[Lane]:
         return [lane for lane in (self._admin, self._tenant) if lane is not None]
@@ -276,6 +378,107 @@ class Database:
                 results.append(await operation(tx))
         return results
 
+    async def run(
+        self,
+        ctx: TenantContext,
+        fn: Callable[[Transaction], Awaitable[T]],
+        *,
+        retry: RetryPolicy | None = None,
+        readonly: bool = False,
+        isolation: Isolation | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - same meaning as db.tenant(timeout=)
+    ) -> T:
+        """``await fn(tx)`` in one RLS transaction, re-run in a fresh one while it is retryable.
+
+        A failure is retried when its error is ``retryable`` (nothing of the unit committed and
+        the cause may pass: 40001, 40P01, a lost connection before COMMIT was sent,
+        cannot-connect-now, Data API throttling or resuming; docs/errors.md) and it happened
+        before the COMMIT outcome was known: at COMMIT itself only an error answer of class 40
+        (the server rolled back) is retried, never a lost or ambiguous COMMIT. Waits follow
+        ``retry`` (default ``Database(run_retry=)``: jittered exponential backoff, a deadline
+        and a number of attempts); each retry is logged (``retry`` event, ``kind="unit"``) and
+        counted (``MetricsSnapshot.unit_retries``). When retries run out, the last error is
+        raised. ``timeout`` bounds each attempt, like ``db.tenant(timeout=)``.
+
+        ``fn`` may run several times: keep side effects outside the database out of it. Nested
+        in an open ``db.tenant(ctx)`` block of the same task, ``fn`` runs once in a savepoint
+        (a retry would need the outer transaction to start over).
+        """
+        return await self._run_unit(
+            lambda: self.tenant(ctx, readonly=readonly, isolation=isolation, timeout=timeout),
+            fn,
+            retry=retry,
+            lane="tenant",
+            tenant_id=getattr(ctx, "tenant_id", None),  # a bad ctx raises in tenant(), below
+        )
+
+    async def run_admin(
+        self,
+        fn: Callable[[Transaction], Awaitable[T]],
+        *,
+        reason: str | None = None,
+        retry: RetryPolicy | None = None,
+        readonly: bool = False,
+        isolation: Isolation | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - same meaning as db.admin(timeout=)
+    ) -> T:
+        """``db.run`` on the admin lane (BYPASSRLS; logged with ``reason`` like ``admin()``)."""
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        return await self._run_unit(
+            lambda: self._admin_block(
+                reason, where, readonly=readonly, isolation=isolation, timeout=timeout
+            ),
+            fn,
+            retry=retry,
+            lane="admin",
+            tenant_id=None,
+        )
+
+    async def _run_unit(
+        self,
+        block: Callable[[], AbstractAsyncContextManager[Transaction]],
+        fn: Callable[[Transaction], Awaitable[T]],
+        *,
+        retry: RetryPolicy | None,
+        lane: str,
+        tenant_id: str | None,
+    ) -> T:
+        policy = self._run_retry if retry is None else retry
+        nested = lane == "tenant" and self._open_tenant_block() is not None
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            committing = False
+            try:
+                async with block() as tx:
+                    result = await fn(tx)
+                    committing = True
+            except TenantDBError as exc:
+                wait = None if nested else _unit_retry_wait(policy, exc, attempt, committing)
+                if wait is None or time.monotonic() - start + wait > policy.deadline:
+                    raise
+                self._metrics.record_retry(
+                    kind="unit",
+                    lane=lane,
+                    tenant_id=tenant_id,
+                    operation="transaction",
+                    query=getattr(exc, "query", None),
+                    attempt=attempt + 1,
+                    error=getattr(exc, "sqlstate", None) or type(exc).__name__,
+                    delay_s=wait,
+                )
+            else:
+                return result
+            await anyio.sleep(wait)
+            attempt += 1
+
+    def _open_tenant_block(self) -> _Active | None:
+        active = _ACTIVE.get()
+        if active is None or active.db != id(self) or active.task is not _current_task():
+            return None
+        return active
+
     def admin(
         self,
         *,
@@ -289,15 +492,27 @@ class Database:
         Every call logs ``tenantdb.admin_transaction`` with ``reason`` and the caller's file and
         line, so cross-tenant access is auditable.
         """
+        caller = sys._getframe(1)
+        return self._admin_block(
+            reason,
+            f"{caller.f_code.co_filename}:{caller.f_lineno}",
+            readonly=readonly,
+            isolation=isolation,
+            timeout=timeout,
+        )
+
+    def _admin_block(
+        self,
+        reason: str | None,
+        caller: str,
+        *,
+        readonly: bool,
+        isolation: Isolation | str | None,
+        timeout: float | None,
+    ) -> _Block:
         if self._admin is None:
             raise ConfigurationError("this Database has no admin lane (admin= not given)")
-        caller = sys._getframe(1)
-        _log.info(
-            "tenantdb.admin_transaction",
-            reason=reason,
-            caller=f"{caller.f_code.co_filename}:{caller.f_lineno}",
-            readonly=readonly,
-        )
+        _log.info("tenantdb.admin_transaction", reason=reason, caller=caller, readonly=readonly)
         return self._block(
             self._admin,
             self._admin_options,
@@ -327,6 +542,15 @@ class Database:
         return _Block(self, lane, options, request, timeout=timeout)
 
     # -- observability ---------------------------------------------------------------------------
+    def pool_usage(self) -> tuple[PoolUsage, ...]:
+        """In use, idle and waiting per open lane (a closed lane reports zeros)."""
+        return tuple(_pool_usage(lane) for lane in self._lanes())
+
+    @property
+    def metrics_recorder(self) -> Metrics:
+        """The ``Metrics`` every lane records into (attach observers to it)."""
+        return self._metrics
+
     def metrics(self) -> MetricsSnapshot:
         """Totals, per-tenant and per-query counts and latencies since start."""
         return self._metrics.snapshot()
@@ -405,11 +629,14 @@ class _Block:
     """``async with db.tenant(ctx)`` / ``db.admin()``: deadline, nesting, then the lane."""
 
     __slots__ = (
+        "_block_event",
         "_db",
         "_deadline",
+        "_inflight",
         "_inner",
         "_lane",
         "_options",
+        "_recording",
         "_request",
         "_timeout",
         "_token",
@@ -432,26 +659,53 @@ class _Block:
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._deadline: Deadline | None = None
         self._token: contextvars.Token[_Active | None] | None = None
+        self._recording: contextvars.Token[Any] | None = None
+        self._inflight = False
+        self._block_event: BlockEvent | None = None
 
     async def __aenter__(self) -> Transaction:
+        db = self._db
         outer = self._outer()
         if outer is None:
+            if db._closing:
+                raise DatabaseClosedError(
+                    f"the Database is closing or closed: no new {self._lane.name} "
+                    "transaction starts (db.close() was called)"
+                )
             limit = self._timeout or self._options.transaction_timeout
             inner = self._lane.transaction(self._request)
         else:
             limit = self._timeout or math.inf
             inner = outer.tx.savepoint()
         _check_timeout(limit)
-        watchdog = self._db._watchdog
+        watchdog = db._watchdog
         self._deadline = deadline = Deadline(time.monotonic() + limit)
         if limit != math.inf:
             watchdog.watch(deadline)
+        if outer is None:
+            db._enter_inflight(deadline)
+            self._inflight = True
+            request = self._request
+            self._block_event = db._metrics.block_started(
+                lane=self._lane.name,
+                tenant_id=request.tenant_id,
+                readonly=request.readonly,
+                isolation=None if request.isolation is None else request.isolation.value,
+            )
+        # Retries the transport makes inside the block count in this Database's Metrics.
+        self._recording = enter_scope(
+            db._metrics, lane=self._lane.name, tenant_id=self._request.tenant_id
+        )
         try:
             tx = await inner.__aenter__()
         except BaseException as exc:
             watchdog.unwatch(deadline)
+            error: BaseException = exc
             if deadline.timed_out(type(exc)):
-                raise self._timed_out() from None
+                error = self._timed_out()
+            self._leave(error)
+            if error is not exc:
+                raise error from None
             raise
         self._inner = inner
         ctx = self._request.ctx
@@ -496,19 +750,128 @@ class _Block:
         # bounds (statement timeout, shielded cleanup timeout), so a commit is never reported
         # as timed out after it happened.
         self._db._watchdog.unwatch(self._deadline)
+        self._deadline.ending = True  # db.close() must not cancel a COMMIT in flight
         timed_out = self._deadline.timed_out(exc_type)
         if self._token is not None:
             _ACTIVE.reset(self._token)
-        await self._inner.__aexit__(exc_type, exc, tb)
-        if timed_out:
-            raise self._timed_out() from None
+        error: BaseException | None = exc
+        try:
+            await self._inner.__aexit__(exc_type, exc, tb)
+        except BaseException as raised:
+            error = raised
+            raise
+        else:
+            if timed_out:
+                error = self._timed_out()
+                raise error from None
+        finally:
+            self._leave(error)
 
-    def _timed_out(self) -> TransactionTimeoutError:
+    def _leave(self, error: BaseException | None) -> None:
+        """Undo what ``__aenter__`` registered (metrics scope, in-flight set, the observers'
+        block); once."""
+        event, self._block_event = self._block_event, None
+        if event is not None:
+            self._db._metrics.block_ended(event, error)
+        scope, self._recording = self._recording, None
+        if scope is not None:
+            exit_scope(scope)
+        if self._inflight:
+            self._inflight = False
+            assert self._deadline is not None  # noqa: S101 - set before _inflight
+            self._db._exit_inflight(self._deadline)
+
+    def _timed_out(self) -> TenantDBError:
+        assert self._deadline is not None  # noqa: S101 - only called after __aenter__ began
+        if self._deadline.reason == "shutdown":
+            return DatabaseClosedError(
+                f"the {self._lane.name} transaction was rolled back: the Database closed "
+                "before it finished (db.close()'s drain timeout ran out)"
+            )
         limit = self._timeout or self._options.transaction_timeout
         return TransactionTimeoutError(
             f"the {self._lane.name} transaction exceeded its {limit:g} s deadline and was "
             "rolled back (pass timeout= to db.tenant()/db.admin() to change it)"
         )
+
+
+def _unit_retry_wait(
+    policy: RetryPolicy, error: TenantDBError, attempt: int, committing: bool
+) -> float | None:
+    """The wait before ``db.run``'s next attempt, or None to raise ``error`` now.
+
+    Before COMMIT, ``error.retryable`` decides (docs/errors.md: nothing of the unit committed
+    and the cause may pass). At COMMIT, only an error answer in SQLSTATE class 40 is known to
+    have rolled back; a lost connection, a timeout or a shutdown message there leaves the
+    outcome unknown, whatever the flag says.
+    """
+    if not error.retryable:
+        return None
+    if committing and not (
+        isinstance(error, QueryError) and (error.sqlstate or "").startswith(_ROLLED_BACK_BY_SERVER)
+    ):
+        return None
+    return policy.backoff(error, attempt)
+
+
+def _pool_usage(lane: Lane) -> PoolUsage:
+    """One lane's pool state: asyncpg's pool counters, or the Data API lane's slots."""
+    size = _max_size(lane)
+    if isinstance(lane, AsyncpgLane):
+        pool = lane._pool
+        opened = 0 if pool is None else pool.get_size()
+        idle = 0 if pool is None else pool.get_idle_size()
+        return PoolUsage(
+            lane=lane.name,
+            transport=lane.transport,
+            max_size=size,
+            in_use=opened - idle,
+            idle=idle,
+            waiting=lane.waiting,
+        )
+    # The Data API lane bounds open transactions with an anyio.Semaphore of max_size slots.
+    slots: anyio.Semaphore | None = getattr(lane, "_slots", None)
+    free = size if slots is None else slots.value
+    return PoolUsage(
+        lane=lane.name,
+        transport=lane.transport,
+        max_size=size,
+        in_use=size - free,
+        idle=free,
+        waiting=0 if slots is None else slots.statistics().tasks_waiting,
+    )
+
+
+def _max_size(lane: Lane) -> int:
+    options: PoolOptions | None = getattr(lane, "options", None)
+    return 0 if options is None else options.max_size
+
+
+def _lane_info(lane: Lane, target: str | DataApi) -> LaneInfo:
+    """What telemetry reports about ``lane``: database name and server (never credentials)."""
+    if isinstance(target, DataApi):
+        endpoint = urlsplit(
+            target.endpoint_url or f"https://rds-data.{target.region}.amazonaws.com"
+        )
+        return LaneInfo(
+            name=lane.name,
+            transport=lane.transport,
+            namespace=target.database,
+            server_address=endpoint.hostname,
+            server_port=endpoint.port or (443 if endpoint.scheme == "https" else 80),
+        )
+    dsn = urlsplit(target)
+    try:
+        port = dsn.port
+    except ValueError:
+        port = None
+    return LaneInfo(
+        name=lane.name,
+        transport=lane.transport,
+        namespace=dsn.path.lstrip("/") or dsn.username or None,
+        server_address=dsn.hostname,
+        server_port=port or 5432 if dsn.hostname else port,
+    )
 
 
 def _current_task() -> object:

@@ -26,6 +26,7 @@ __all__: tuple[str, ...] = (
     "ConfigurationError",
     "ConnectionLostError",
     "ContextError",
+    "DatabaseClosedError",
     "DatabaseResumingError",
     "PoolTimeoutError",
     "QueryError",
@@ -156,6 +157,15 @@ class TransactionTimeoutError(TenantDBError):
 
     The transaction was rolled back; not retryable by default, since the same work would
     likely time out again.
+    """
+
+
+class DatabaseClosedError(TenantDBError):
+    """The ``Database`` is closing or closed: no new transaction starts, and a transaction
+    still open when the drain timeout of ``db.close()`` ran out was rolled back.
+
+    Not retryable on this ``Database``: nothing of the unit of work committed, but this
+    instance will not run it again (a client may resend the request to another instance).
     """
 
 

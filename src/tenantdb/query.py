@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-__all__ = ("Column", "Command", "ExecResult", "Param", "Query")
+__all__ = ("Column", "Command", "ExecResult", "Param", "Query", "query_sql")
 
 R = TypeVar("R")
 
@@ -97,6 +97,21 @@ class Query(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     copy_columns: tuple[str, ...] = ()
     source: str = ""
     """The query file this came from (``queries/bookings.sql``), for error messages."""
+
+    def __post_init__(self) -> None:
+        # Telemetry reports a query by name; this lets it find the text (opt-in) and the
+        # operation without every driver passing the Query along. Import-time cost only.
+        known = _SQL_BY_NAME.get(self.name, self.sql)
+        _SQL_BY_NAME[self.name] = self.sql if known == self.sql else None
+
+
+_SQL_BY_NAME: dict[str, str | None] = {}
+
+
+def query_sql(name: str) -> str | None:
+    """The ``$n`` SQL of the query constant called ``name``; None when no query of that name
+    was defined, or when two queries of that name have different SQL (ambiguous)."""
+    return _SQL_BY_NAME.get(name)
 
 
 class ExecResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -134,6 +134,8 @@ class AsyncpgLane:
         self.options = options
         self._metrics = metrics
         self._pool: asyncpg.Pool[Any] | None = None
+        self.waiting = 0
+        """Tasks waiting for a pooled connection right now (pool usage telemetry)."""
 
     @property
     def name(self) -> str:
@@ -198,12 +200,15 @@ class AsyncpgLane:
         # With an idle connection the acquire cannot wait (a free holder may still need to
         # connect, bounded by connect_timeout): skip asyncpg's wait_for task, ~10 µs a call.
         wait = None if pool.get_idle_size() > 0 else timeout
+        self.waiting += 1
         try:
             conn: _Conn = await pool.acquire(timeout=wait)
         except TimeoutError:
             raise pool_timeout(self._name, timeout) from None
         except Exception as exc:
             raise map_asyncpg_error(exc, query=None) from exc
+        finally:
+            self.waiting -= 1
         return conn
 
     async def _commit(self, conn: _Conn, on_done: Callable[[str], None]) -> str:
@@ -216,7 +221,7 @@ class AsyncpgLane:
         terminated rather than reused.
         """
         if _is_gone(conn):
-            await self._release(conn, clean=False)
+            await self._release(conn, clean=False, reason="connection lost")
             raise ConnectionLostError(
                 "the transaction's connection was lost before COMMIT; nothing was committed",
                 query="COMMIT",
@@ -240,7 +245,7 @@ class AsyncpgLane:
         except Exception as exc:
             raise map_asyncpg_error(exc, query="COMMIT") from exc
         finally:
-            await self._release(conn, clean=bool(statuses))
+            await self._release(conn, clean=bool(statuses), reason="COMMIT failed")
 
     async def _rollback(self, conn: _Conn) -> None:
         """ROLLBACK and release, shielded from cancellation and bounded in time.
@@ -255,13 +260,15 @@ class AsyncpgLane:
         except Exception:  # noqa: S110 - any failure means: destroy the connection, below
             pass
         finally:
-            await self._release(conn, clean=status is not None)
+            await self._release(conn, clean=status is not None, reason="ROLLBACK failed")
 
-    async def _release(self, conn: _Conn, *, clean: bool) -> None:
-        """Back to the pool, or terminated first when its state is not known to be clean."""
+    async def _release(self, conn: _Conn, *, clean: bool, reason: str) -> None:
+        """Back to the pool, or terminated first when its state is not known to be clean
+        (counted in ``MetricsSnapshot.discarded_connections`` and logged with ``reason``)."""
         try:
             if not clean or conn.is_in_transaction():
                 conn.terminate()
+                self._metrics.record_discard(lane=self._name, reason=reason)
         except asyncpg.InterfaceError:
             pass  # asyncpg already released it when the connection was lost
         await self.pool.release(conn)

@@ -7,6 +7,10 @@ running a query", no connection available, a connect failure) or when the caller
 call harmless to repeat (``idempotent``: BeginTransaction, Rollback, statements of a read-only
 transaction). Every other error — a timeout or 5xx on a write, any statement timeout, a SQL
 error — is raised at once.
+
+Every repeat is visible: :func:`tenantdb.observe.record_retry` logs it (``retry`` event on the
+``tenantdb`` logger: operation, attempt, error, delay) and counts it in the ``Metrics`` of the
+transaction block it happens in (``MetricsSnapshot.call_retries``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tenantdb.errors import (
     ThrottledError,
     TransportError,
 )
+from tenantdb.observe import record_retry
 
 __all__ = ("RetryPolicy", "call_with_retry")
 
@@ -35,7 +40,8 @@ T = TypeVar("T")
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    """How long and how often the Data API lane repeats a call that did not run.
+    """How long and how often the Data API lane repeats a call that did not run, and
+    ``Database.run`` a unit of work that did not commit.
 
     ``deadline`` bounds the whole retry loop of one call (seconds). ``resuming_delays`` is the
     schedule for DatabaseResumingException (an auto-paused Aurora Serverless v2 takes ~15-30 s
@@ -59,6 +65,16 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         """Seconds to wait before attempt ``attempt + 1``, or None to give up now."""
         if not _resendable(error):
             return None
+        return self.backoff(error, attempt)
+
+    def backoff(self, error: TenantDBError, attempt: int) -> float | None:
+        """The wait before attempt ``attempt + 1`` whatever the error's class (the caller
+        decided it is worth repeating), or None when ``max_attempts`` is used up.
+
+        ``DatabaseResumingError`` follows ``resuming_delays``; anything else backs off
+        exponentially from ``base_delay`` to ``max_delay`` with jitter (half to full delay).
+        ``Database.run`` uses it between units of work.
+        """
         if attempt + 1 >= self.max_attempts:
             return None
         if isinstance(error, DatabaseResumingError):
@@ -97,5 +113,28 @@ async def call_with_retry(
             wait = policy.delay(error, attempt)
             if wait is None or time.monotonic() - start + wait > policy.deadline:
                 raise error from (None if error is exc else exc)
+            record_retry(
+                operation=_operation(exc, query),
+                query=query,
+                attempt=attempt + 1,
+                error=getattr(error, "sqlstate", None) or type(error).__name__,
+                delay_s=wait,
+            )
         await anyio.sleep(wait)
         attempt += 1
+
+
+_OPERATIONS = {
+    "BEGIN": "BeginTransaction",
+    "COMMIT": "CommitTransaction",
+    "ROLLBACK": "RollbackTransaction",
+}
+
+
+def _operation(exc: BaseException, query: str | None) -> str:
+    """The rds-data operation that failed: botocore names it on a ``ClientError``; otherwise
+    (a connect failure) it is inferred from the statement's name."""
+    name = getattr(exc, "operation_name", None)
+    if isinstance(name, str) and name:
+        return name
+    return _OPERATIONS.get(query or "", "ExecuteStatement")
