@@ -72,3 +72,14 @@ def demo(session: nox.Session) -> None:
     """Embedded PostgreSQL, migrate, seed, two tenants through generated code, metrics."""
     _install(session)
     session.run("python", "examples/demo.py", *session.posargs, env={"PYTHONPATH": "generated"})
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Both lanes under random faults for N minutes: ``nox -s soak -- --minutes 10``.
+
+    Writes soak-results/report.md and report.json; fails if anything was lost, duplicated,
+    crossed tenants or raised untyped. (A 60-second version is part of ``nox -s tests``.)
+    """
+    _install(session)
+    session.run("python", "tests/soak.py", *session.posargs, env={"PYTHONPATH": "generated"})

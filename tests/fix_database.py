@@ -328,6 +328,11 @@ class PgProxy:
         self.messages: list[str] = []
         self._flowing = asyncio.Event()
         self._flowing.set()
+        self.delay = 0.0
+        """Seconds each client message waits before it is forwarded (a slow link)."""
+        self.cut_after: bytes | None = None
+        """Cut every connection right after forwarding a simple query containing this (e.g.
+        ``b"COMMIT"``: the server runs it, the client never hears the answer)."""
 
     def hold(self) -> None:
         """Stop forwarding client messages (a stalled network) until ``flow()``."""
@@ -401,10 +406,16 @@ class PgProxy:
             (length,) = struct.unpack("!i", head[1:])
             body = await reader.readexactly(length - 4)
             await self._flowing.wait()
+            if self.delay:
+                await asyncio.sleep(self.delay)
             self.messages.append(kind)
             if kind in "QS":
                 self.round_trips += 1
             writer.write(head + body)
+            if kind == "Q" and self.cut_after is not None and self.cut_after in body:
+                await writer.drain()
+                self.cut_after = None
+                self.cut()
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -79,7 +79,10 @@ class LocalPostgres(LocalDatabase):
 
     ``data_dir=None`` makes a throwaway cluster deleted on exit; a path keeps the cluster
     between runs (it is initialised once and reused). ``max_connections`` is high enough for
-    the concurrency tests by default.
+    the concurrency tests by default. ``port`` fixes the port (default: a free one, chosen at
+    each start). ``durable=True`` keeps PostgreSQL's crash-safe defaults (``fsync``,
+    ``synchronous_commit``, ``full_page_writes``); the default turns them off for speed, which
+    a test of acknowledged writes across a crash or restart must not do.
     """
 
     def __init__(
@@ -89,6 +92,8 @@ class LocalPostgres(LocalDatabase):
         database: str = "tenantdb",
         max_connections: int = 400,
         log_statements: bool = False,
+        port: int | None = None,
+        durable: bool = False,
     ) -> None:
         super().__init__(self, database)
         self._persistent = data_dir is not None
@@ -96,6 +101,8 @@ class LocalPostgres(LocalDatabase):
         self._max_connections = max_connections
         self._log_statements = log_statements
         self._tmp: Path | None = None
+        self._fixed_port = port
+        self._durable = durable
         self.port = 0
         self.host = "127.0.0.1"
 
@@ -152,11 +159,12 @@ class LocalPostgres(LocalDatabase):
                 "--locale=C",
                 "--no-sync",
             )
-        self.port = _free_port()
+        self.port = self._fixed_port or self.port or _free_port()
+        speed = "" if self._durable else "-c fsync=off -c synchronous_commit=off "
+        speed += "" if self._durable else "-c full_page_writes=off "
         options = (
             f"-c listen_addresses={self.host} -c port={self.port} -k '' "
-            f"-c max_connections={self._max_connections} -c fsync=off "
-            f"-c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={self._max_connections} {speed}"
             f"-c shared_buffers=128MB -c max_locks_per_transaction=256"
         )
         if self._log_statements:
@@ -174,6 +182,17 @@ class LocalPostgres(LocalDatabase):
             str(_START_TIMEOUT_S),
             "start",
         )
+
+    async def restart(self, *, mode: str = "fast") -> None:
+        """Stop the server (``fast``: sessions terminated; ``immediate``: a crash, recovered
+        at start) and start it again on the same port with the same data."""
+        await anyio.to_thread.run_sync(self._restart_sync, mode)
+
+    def _restart_sync(self, mode: str) -> None:
+        if mode not in ("smart", "fast", "immediate"):
+            raise ConfigurationError(f"unknown shutdown mode {mode!r}")
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
+        self.start_sync()
 
     def stop_sync(self) -> None:
         """Stop the server (fast shutdown) and delete a throwaway cluster; blocking."""

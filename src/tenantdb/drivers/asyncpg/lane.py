@@ -243,7 +243,7 @@ class AsyncpgLane:
                 query="COMMIT",
             ) from None
         except Exception as exc:
-            raise map_asyncpg_error(exc, query="COMMIT") from exc
+            raise _map_on(conn, exc, "COMMIT") from exc
         finally:
             await self._release(conn, clean=bool(statuses), reason="COMMIT failed")
 
@@ -321,7 +321,7 @@ class _TxScope:
                     sql.bound_settings_sql([n for n, _ in bound]), *(v for _, v in bound)
                 )
         except Exception as exc:
-            raise map_asyncpg_error(exc, query="BEGIN") from exc
+            raise _map_on(conn, exc, "BEGIN") from exc
         if not conn.is_in_transaction():  # I-14: never run tenant SQL outside a transaction
             raise error_for_sqlstate("25000", "BEGIN did not open a transaction", query="BEGIN")
 
@@ -406,7 +406,7 @@ class _AsyncpgTx:
         return conn
 
     def _fail(self, exc: BaseException, query: Query[Any], t0: float) -> TenantDBError:
-        error = map_asyncpg_error(exc, query=query.name)
+        error = _map_on(self.connection, exc, query.name)
         sqlstate = getattr(error, "sqlstate", None)
         self._lane._record_query(self._ctx, query.name, 0, t0, sqlstate)
         self._broken = True  # PostgreSQL aborted the transaction: COMMIT must not pretend
@@ -583,6 +583,16 @@ class _Savepoint:
 @functools.lru_cache(maxsize=4096)
 async def _plain_commit(conn: _Conn) -> str:
     return await conn.execute("COMMIT")
+
+
+def _map_on(conn: _Conn, exc: BaseException, query: str) -> TenantDBError:
+    """``map_asyncpg_error``, knowing the connection: asyncpg's client-side protocol errors
+    (``InternalClientError`` "another operation is in progress", ``InterfaceError``) on a
+    connection whose backend is gone are that loss, not a bug in the caller."""
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError) and _is_gone(conn):
+        lost = CommitOutcomeUnknownError if query == "COMMIT" else ConnectionLostError
+        return lost(f"connection to PostgreSQL lost: {exc}", query=query)
+    return map_asyncpg_error(exc, query=query)
 
 
 def _is_gone(conn: _Conn) -> bool:
