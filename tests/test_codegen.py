@@ -130,22 +130,22 @@ def _project(tmp_path: Path, query: str, options: str = "{}") -> Path:
         pytest.param(
             "-- name: AddThing :execlastid\nINSERT INTO things (id, name) VALUES ($1, $2);",
             "{}",
-            "query AddThing (queries/things.sql): :execlastid has no meaning on PostgreSQL; "
+            "queries/things.sql:1:1: query AddThing: :execlastid has no meaning on PostgreSQL; "
             "write :one with `RETURNING id` instead",
             id="execlastid",
         ),
         pytest.param(
             "-- name: ThingsByIds :many\nSELECT id FROM things WHERE id IN (sqlc.slice(ids));",
             "{}",
-            "query ThingsByIds (queries/things.sql): sqlc.slice expands to `IN ($1)`, which "
+            "queries/things.sql:1:1: query ThingsByIds: sqlc.slice expands to `IN ($1)`, which "
             "fails on PostgreSQL; write `col = ANY(@ids::type[])` instead",
             id="sqlc.slice",
         ),
         pytest.param(
             "-- name: GetSpot :one\nSELECT spot FROM things WHERE id = $1;",
             "{}",
-            "query GetSpot (queries/things.sql): column or parameter 'spot' has PostgreSQL "
-            "type 'point', which tenantdb does not know; add an override "
+            "queries/things.sql:1:1: query GetSpot: column or parameter 'spot' has PostgreSQL "
+            "type 'point', which tenantdb does not map; add an override "
             "{db_type: point, python_type: ...} to the plugin options",
             id="unknown type",
         ),
@@ -195,8 +195,8 @@ async def test_every_refusal_in_a_file_is_reported_at_once(
     )
     with pytest.raises(CodegenRunError) as info:
         await run(config, server_dsn=_superuser(local_pg))
-    assert "query A (queries/things.sql)" in str(info.value)
-    assert "query B (queries/things.sql)" in str(info.value)
+    assert "queries/things.sql:1:1: query A: :execlastid" in str(info.value)
+    assert "queries/things.sql:4:1: query B: column or parameter 'spot'" in str(info.value)
 
 
 async def test_an_override_makes_an_unknown_type_usable(
@@ -209,8 +209,8 @@ async def test_an_override_makes_an_unknown_type_usable(
     )
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
-    assert "spot: str | None" in text
-    assert "msgspec.convert(v, str, strict=False)" in text
+    assert "-> str | None:" in text
+    assert "_msgspec.convert(v, str, strict=False)" in text
 
 
 async def test_computed_columns_are_nullable_unless_the_alias_says_not(
@@ -233,11 +233,11 @@ async def test_computed_columns_are_nullable_unless_the_alias_says_not(
     text = (tmp_path / "out" / "things.py").read_text()
     for field in (
         "n: int\n",
-        "total: decimal.Decimal | None",
+        "total: _decimal.Decimal | None",
         "top: str | None",
         "first: int | None",
         "named: str | None",
-        "mood: models.Mood | None",
+        "mood: _models.Mood | None",
         "name: str\n",  # table columns keep sqlc's nullability
     ):
         assert field in text, field

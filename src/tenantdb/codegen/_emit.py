@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tenantdb.codegen._build import Build, FieldDef, QueryDef, TableDef
-from tenantdb.codegen._names import snake
+from tenantdb.codegen._names import class_name, module_name, snake
 
 __all__ = ("emit",)
 
@@ -31,8 +31,7 @@ def emit(b: Build) -> dict[str, str]:
     """File name (relative to the output folder) -> unformatted source."""
     files = {"models.py": _models(b), "__init__.py": _init(b)}
     for filename, queries in sorted(b.files.items()):
-        module = filename.removesuffix(".sql")
-        files[f"{module}.py"] = _query_module(b, queries[0].source, queries)
+        files[f"{module_name(filename)}.py"] = _query_module(b, queries[0].source, queries)
     return files
 
 
@@ -41,7 +40,7 @@ def _header(source: str) -> str:
 
 
 def _init(b: Build) -> str:
-    modules = ", ".join(repr(f.removesuffix(".sql")) for f in sorted(b.files))
+    modules = ", ".join(repr(m) for m in sorted(module_name(f) for f in b.files))
     return (
         _header("sqlc.yaml")
         + f'"""Typed queries for the {b.package or "generated"} package (tenantdb codegen)."""\n\n'
@@ -55,13 +54,13 @@ def _init(b: Build) -> str:
 def _models(b: Build) -> str:
     body: list[str] = []
     for e in b.enums:
-        body.append(f"\n\nclass {e.cls}(enum.StrEnum):")
+        body.append(f"\n\nclass {e.cls}(_enum.StrEnum):")
         body.append(f'    """PostgreSQL enum ``{e.pg.dotted()}``."""\n')
         body.extend(f"    {m} = {label!r}" for m, label in zip(e.members, e.labels, strict=True))
     for t in b.tables:
-        body.append(f"\n\nclass {t.cls}(msgspec.Struct, frozen=True):")
+        body.append(f"\n\nclass {t.cls}(_msgspec.Struct, frozen=True):")
         body.append(f'    """A row of ``{t.pg.dotted()}``."""\n')
-        body.extend(f"    {f.name}: {f.annotation.replace('models.', '')}" for f in t.fields)
+        body.extend(_model_field(f) for f in t.fields)
         if not t.fields:
             body.append("    pass")
     text = "\n".join(body)
@@ -79,39 +78,53 @@ def _models(b: Build) -> str:
     )
 
 
+def _model_field(f: FieldDef) -> str:
+    line = f"    {f.name}: {f.annotation.replace('_models.', '')}"
+    if f.unknown is not None:
+        line += f"  # {f.pg.dotted()}: no Python mapping; queries using it are refused"
+    return line
+
+
 def _all(names: list[str]) -> str:
     inner = ", ".join(repr(n) for n in sorted(names))
     return f"__all__ = ({inner}{',' if len(names) == 1 else ''})\n"
 
 
+_MODULES = ("asyncpg", "datetime", "decimal", "enum", "ipaddress", "uuid")
+
+
 def _imports(text: str, *, extra: set[str], query_module: bool = False) -> str:
-    std = sorted(m for m in ("datetime", "decimal", "enum", "ipaddress", "uuid") if f"{m}." in text)
-    lines = [f"import {m}" for m in std]
-    typing_names = []
+    """Modules under ``_``-prefixed aliases (no query, column or type name starts with ``_``,
+    so none can shadow them); CamelCase names unaliased (user names that equal one are
+    escaped, see ``_names.RESERVED``)."""
+    std = sorted(m for m in _MODULES if f"_{m}." in text and m != "asyncpg")
+    lines = [f"import {m} as _{m}" for m in std]
     abc = sorted(n for n in ("AsyncIterator", "Sequence") if n in text)
     if abc:
         lines.append(f"from collections.abc import {', '.join(abc)}")
     if "Any" in text:
-        typing_names.append("Any")
-    if typing_names:
-        lines.append(f"from typing import {', '.join(typing_names)}")
+        lines.append("from typing import Any")
     lines.append("")
-    lines.append("import msgspec")
-    lines.extend(f"import {m}" for m in sorted(extra))
+    lines.append("import msgspec as _msgspec")
+    lines.extend(
+        f"import {m} as _{m.replace('.', '_')}"
+        for m in sorted(extra)
+        if f"_{m.replace('.', '_')}." in text
+    )
     lines.append("")
-    if "_codecs." in text:
-        lines.append("from tenantdb import _codecs")
     if "JsonValue" in text:
-        lines.append("from tenantdb._codecs import JsonValue")
+        lines.append("from tenantdb import JsonValue")
+    if "_codecs." in text:
+        lines.append("from tenantdb import codecs as _codecs")
     if query_module:
         lines.append("from tenantdb.drivers.base import Executor")
         q = ["Column", "Command", "Param", "Query"]
         if "ExecResult" in text:
             q.insert(1, "ExecResult")
         lines.append(f"from tenantdb.query import {', '.join(sorted(q))}")
-    if "models." in text:
+    if "_models." in text:
         lines.append("")
-        lines.append("from . import models")
+        lines.append("from . import models as _models")
     return "\n".join(lines) + "\n"
 
 
@@ -126,7 +139,7 @@ def _query_module(b: Build, source: str, queries: list[QueryDef]) -> str:
     for q in queries:
         parts.append(_query(q, names, enum_maps, builders))
     maps = "".join(
-        f"\n{const}: dict[str, models.{cls}] = {{m.value: m for m in models.{cls}}}\n"
+        f"\n{const}: dict[str, _models.{cls}] = {{m.value: m for m in _models.{cls}}}\n"
         for const, cls in sorted(enum_maps.items())
     )
     text = maps + "".join(parts)
@@ -146,14 +159,16 @@ def _query(
 ) -> str:
     out: list[str] = []
     row = q.row_cls
-    if row is not None and not q.row_is_model:
+    if q.scalar:
+        row = q.fields[0].annotation
+    elif row is not None and not q.row_is_model:
         out.append(_row_struct(q))
         names.append(row)
     elif row is not None:
-        row = f"models.{row}"
+        row = f"_models.{row}"
     if q.command in _BATCH:
         out.append(_params_struct(q))
-        names.append(f"{q.name}Params")
+        names.append(_params_cls(q))
     builder = None
     if row is not None:
         builder, src = _from_record(q, row, enum_maps)
@@ -173,14 +188,14 @@ def _query(
 
 
 def _row_struct(q: QueryDef) -> str:
-    lines = [f"\n\nclass {q.row_cls}(msgspec.Struct, frozen=True):"]
+    lines = [f"\n\nclass {q.row_cls}(_msgspec.Struct, frozen=True):"]
     lines.append(f'    """A row of ``{q.name}``."""\n')
     lines.extend(f"    {f.name}: {f.annotation}" for f in q.fields)
     return "\n".join(lines) + "\n"
 
 
 def _params_struct(q: QueryDef) -> str:
-    lines = [f"\n\nclass {q.name}Params(msgspec.Struct, frozen=True, kw_only=True):"]
+    lines = [f"\n\nclass {_params_cls(q)}(_msgspec.Struct, frozen=True, kw_only=True):"]
     lines.append(f'    """One item of ``{q.name}`` (:{q.command})."""\n')
     lines.extend(f"    {p.name}: {p.annotation}" for p in q.params)
     if not q.params:
@@ -188,9 +203,19 @@ def _params_struct(q: QueryDef) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _params_cls(q: QueryDef) -> str:
+    return f"{class_name(q.name)}Params"
+
+
 def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str, str]:
-    """Positional Struct construction; only columns that need it are converted."""
-    fn = f"_{snake(q.row_cls or q.name)}_row" if q.row_is_model else f"_{q.func}_row"
+    """Positional Struct construction; only columns that need it are converted. A
+    single-column result is its value."""
+    if q.scalar:
+        fn = f"_{q.func.rstrip('_')}_value"
+        value = _convert_expr(q.fields[0], "r[0]", enum_maps)
+        body = f"    value: {row} = {value}\n    return value\n"
+        return fn, f"\n\ndef _BUILDER(r: Sequence[Any]) -> {row}:\n{body}"
+    fn = f"_{snake(q.row_cls or q.name)}_row" if q.row_is_model else f"_{q.func.rstrip('_')}_row"
     args: list[str] = []
     i = 0
     for f in q.fields:
@@ -226,7 +251,7 @@ def _embed_expr(query: str, f: FieldDef, t: TableDef, start: int, enum_maps: dic
     inner = ", ".join(
         _convert_expr(c, f"r[{start + k}]", enum_maps) for k, c in enumerate(t.fields)
     )
-    expr = f"models.{t.cls}({inner})"
+    expr = f"_models.{t.cls}({inner})"
     if f.nullable:
         end = start + len(t.fields)
         return f"None if all(x is None for x in r[{start}:{end}]) else {expr}"
@@ -248,7 +273,8 @@ def _constant(q: QueryDef, row: str | None, builder: str | None) -> str:
         f"columns=({''.join(_column(c) + ', ' for c in _flat_fields(q))})",
     ]
     if row is not None:
-        items.append(f"row={row}")
+        if not q.scalar:
+            items.append(f"row={row}")
         items.append(f"from_record={builder}")
         decoders = [c.decoder or "None" for c in _flat_fields(q)]
         items.append(f"data_api_decoders=({''.join(d + ', ' for d in decoders)})")
@@ -285,6 +311,8 @@ def _param(p: FieldDef) -> str:
         items.append(f"encode={p.encode}")
     if p.array_dims:
         items.append("data_api_encode=_codecs.array_literal")
+    elif p.data_api_encode:
+        items.append(f"data_api_encode={p.data_api_encode}")
     return f"Param({', '.join(items)})"
 
 
@@ -308,7 +336,7 @@ def _sql_literal(sql: str) -> str:
 
 def _signature(q: QueryDef) -> str:
     if q.command in _BATCH:
-        return f"db: Executor, items: Sequence[{q.name}Params], /"
+        return f"db: Executor, items: Sequence[{_params_cls(q)}], /"
     if not q.params:
         return "db: Executor"
     return "db: Executor, *, " + ", ".join(f"{p.name}: {p.annotation}" for p in q.params)
@@ -343,8 +371,13 @@ def _docstring(q: QueryDef) -> str:
     return f'    """{text}\n    """\n' if len(lines) > 1 else f'    """{text}"""\n'
 
 
+def _returns(command: str, row: str | None) -> str:
+    ret = _RETURNS[command].format(row=row)
+    return ret.replace(" | None | None", " | None")
+
+
 def _function(q: QueryDef, row: str | None) -> str:
-    ret = _RETURNS[q.command].format(row=row)
+    ret = _returns(q.command, row)
     head = f"\n\nasync def {q.func}({_signature(q)}) -> {ret}:\n" + _docstring(q)
     c = q.const
     args = _args_tuple(q)
