@@ -150,6 +150,21 @@ def _project(tmp_path: Path, query: str, options: str = "{}") -> Path:
             id="unknown type",
         ),
         pytest.param(
+            "-- name: GetThing :one\nSELECT id FROM things;\n\n-- name: Today :one\n"
+            "SELECT * FROM CURRENT_DATE;",
+            "{}",
+            "queries/things.sql:4:1: query Today: :one returns no columns (an empty select "
+            "list, or `*` over something with no columns, such as `SELECT * FROM CURRENT_DATE`)"
+            "; name the columns to return, or use :exec",
+            id="star over nothing",
+        ),
+        pytest.param(
+            "-- name: Nothing :many\nSELECT FROM things;",
+            "{}",
+            "queries/things.sql:1:1: query Nothing: :many returns no columns",
+            id="empty select list",
+        ),
+        pytest.param(
             "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;",
             "{package: x, overides: []}",
             "sqlc.yaml plugin options: Object contains unknown field `overides`",
@@ -178,6 +193,23 @@ async def test_refusals_name_the_query_and_say_what_to_write(
         await run(config, server_dsn=_superuser(local_pg))
     assert message in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+async def test_a_missing_extension_is_named_with_the_way_out(
+    local_pg: LocalPostgres, tmp_path: Path
+) -> None:
+    config = _project(tmp_path, "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;")
+    schema = tmp_path / "schema" / "0001_init.up.sql"
+    schema.write_text('CREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n' + schema.read_text())
+    with pytest.raises(CodegenRunError) as info:
+        await run(config, server_dsn=_superuser(local_pg))
+    text = str(info.value)
+    assert text.startswith(
+        'the schema creates the PostgreSQL extension(s) "uuid-ossp", which the server given '
+        "by --server-dsn does not have"
+    )
+    assert "--server-dsn postgresql://postgres:PASSWORD@HOST:5432/postgres" in text
+    assert "CREATE TABLE" not in text  # not the whole schema, as sqlc prints it
 
 
 async def test_every_refusal_in_a_file_is_reported_at_once(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantdb.codegen._names import class_name, enum_members, ident, singular, snake
+from tenantdb.codegen._names import class_name, enum_members, ident, module_name, singular, snake
 from tenantdb.codegen._options import OptionsError, parse_options
 from tenantdb.codegen._types import BUILTINS, PgType, canonical
 
@@ -19,8 +19,21 @@ PLUGIN = str(Path(sysconfig.get_path("scripts")) / "tenantdb-sqlc-gen")
 
 def test_enum_labels_become_unique_python_members() -> None:
     # sqlc-gen-python's spelling: - : / become _, other punctuation is dropped.
-    labels = ["op!en", "clo@sed", "24h", "under-repair", "Under Repair", "class", "", "!!",
-              "a+", "a", "a-b", "a/b", "ab"]
+    labels = [
+        "op!en",
+        "clo@sed",
+        "24h",
+        "under-repair",
+        "Under Repair",
+        "class",
+        "",
+        "!!",
+        "a+",
+        "a",
+        "a-b",
+        "a/b",
+        "ab",
+    ]
     assert enum_members(labels) == [
         "OPEN", "CLOSED", "V_24H", "UNDER_REPAIR", "UNDERREPAIR", "CLASS", "VALUE_6", "VALUE_7",
         "A", "A_2", "A_B", "A_B_2", "AB",
@@ -35,6 +48,47 @@ def test_enum_labels_become_unique_python_members() -> None:
 )  # fmt: skip
 def test_identifiers(name: str, expected: str) -> None:
     assert ident(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "function"),
+    [("DeleteBarByIDAndName", "delete_bar_by_id_and_name"),
+     ("ListHTTPRequests", "list_http_requests"), ("GetV2Thing", "get_v2_thing"),
+     ("getThing", "get_thing"), ("In", "in_"), ("Import", "import_"), ("List", "list_"),
+     ("Models", "models")],
+)  # fmt: skip
+def test_query_names_snake_case_as_sqlc_gen_python_and_stay_valid(
+    query: str, function: str
+) -> None:
+    assert ident(snake(query)) == function
+
+
+@pytest.mark.parametrize(
+    ("filename", "module"),
+    [("postgresql.query.sql", "postgresql_query"), ("query-building.sql", "query_building"),
+     ("models.sql", "models_"), ("class.sql", "class_"), ("2fa.sql", "n2fa")],
+)  # fmt: skip
+def test_query_files_give_importable_module_names(filename: str, module: str) -> None:
+    assert module_name(filename) == module
+
+
+def test_range_hstore_and_vector_text_forms() -> None:
+    import datetime
+
+    import asyncpg
+
+    from tenantdb import codecs
+
+    days = codecs.range_decoder(codecs.decode_date)("[2026-01-01,2026-02-01)")
+    assert days == asyncpg.Range(datetime.date(2026, 1, 1), datetime.date(2026, 2, 1))
+    assert codecs.range_literal(days) == '["2026-01-01","2026-02-01")'
+    assert codecs.range_decoder(int)("(,5]") == asyncpg.Range(None, 5, upper_inc=True)
+    assert codecs.range_decoder(int)("empty") == asyncpg.Range(empty=True)
+    stamps = codecs.range_decoder(codecs.decode_timestamp)('["2026-01-01 00:00:00",)')
+    assert stamps.lower == datetime.datetime(2026, 1, 1) and stamps.upper is None
+    value = {"a": "1", "b": None, 'q"x': "\\"}
+    assert codecs.decode_hstore(codecs.encode_hstore(value)) == value
+    assert codecs.decode_vector(codecs.encode_vector([1, 2.5])) == [1.0, 2.5]
 
 
 def test_class_and_function_names() -> None:

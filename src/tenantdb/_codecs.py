@@ -28,8 +28,8 @@ __all__ = (
     "array_literal",
     "decode_cidr",
     "decode_date",
-    "decode_hstore",
     "decode_float4",
+    "decode_hstore",
     "decode_inet",
     "decode_json",
     "decode_numeric",
@@ -48,7 +48,7 @@ __all__ = (
 )
 
 if TYPE_CHECKING:
-    from asyncpg import Range as Range
+    from asyncpg import Range
 
     JsonValue: TypeAlias = (
         str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -67,6 +67,7 @@ if not TYPE_CHECKING:
 
         def __class_getitem__(cls, item: object) -> type:
             return asyncpg.Range
+
 
 _json_encode = msgspec.json.encode
 
@@ -254,7 +255,7 @@ def range_decoder(element: Callable[[str], Any] | None) -> Callable[[str | None]
 def _range_bounds(inner: str) -> tuple[str | None, str | None]:
     bounds: list[str | None] = []
     i, n = 0, len(inner)
-    while len(bounds) < 2:  # noqa: PLR2004 - a range has two bounds
+    while len(bounds) < 2:
         if i < n and inner[i] == '"':
             j, text = i + 1, []
             while j < n and inner[j] != '"':
@@ -321,9 +322,7 @@ def encode_hstore(value: dict[str, str | None]) -> str:
     def quote(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    return ", ".join(
-        f"{quote(k)}=>{'NULL' if v is None else quote(v)}" for k, v in value.items()
-    )
+    return ", ".join(f"{quote(k)}=>{'NULL' if v is None else quote(v)}" for k, v in value.items())
 
 
 def decode_vector(value: str) -> list[float]:

@@ -5,4 +5,6 @@ module on main; the merge keeps main's version.
 """
 
 from tenantdb._codecs import *  # noqa: F403
-from tenantdb._codecs import __all__ as __all__
+from tenantdb._codecs import __all__ as _all
+
+__all__ = _all  # noqa: PLE0605 - the same names as tenantdb._codecs
