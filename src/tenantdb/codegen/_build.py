@@ -120,6 +120,8 @@ class Build:
     files: dict[str, list[QueryDef]]
     imports: set[str] = field(default_factory=set)
     """Modules that override types need (``import x``)."""
+    async_querier: bool = False
+    query_parameter_limit: int = 4
 
 
 class _Resolver:
@@ -615,6 +617,8 @@ def build(req: rq.GenerateRequest, opts: PluginOptions) -> Build:
         tables=list(r.tables.values()),
         files=files,
         imports=r.imports,
+        async_querier=opts.emit_async_querier,
+        query_parameter_limit=opts.query_parameter_limit,
     )
 
 

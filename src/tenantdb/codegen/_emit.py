@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tenantdb.codegen._build import Build, FieldDef, QueryDef, TableDef
-from tenantdb.codegen._names import class_name, module_name, snake
+from tenantdb.codegen._names import class_name, ident, module_name, snake
 
 __all__ = ("emit",)
 
@@ -143,6 +143,10 @@ def _query_module(b: Build, source: str, queries: list[QueryDef]) -> str:
         for const, cls in sorted(enum_maps.items())
     )
     text = maps + "".join(parts)
+    if b.async_querier:
+        querier, classes = _querier(b, queries)
+        text += querier
+        names.extend(classes)
     return (
         _header(source)
         + f'"""Queries from ``{source}``."""\n\n'
@@ -401,3 +405,83 @@ def _iter_function(q: QueryDef, row: str | None) -> str:
     head = f"\n\ndef iter_{q.func}({sig}) -> AsyncIterator[{row}]:\n"
     doc = f'    """``{q.func}`` as an async iterator (``page_size`` rows a fetch)."""\n'
     return head + doc + f"    return db.stream({q.const}, {_args_tuple(q)}, page_size=page_size)\n"
+
+
+# -- sqlc-gen-python's surface -------------------------------------------------------------
+
+
+def _row_type(q: QueryDef) -> str | None:
+    if q.scalar:
+        return q.fields[0].annotation
+    if q.row_cls is None:
+        return None
+    return f"_models.{q.row_cls}" if q.row_is_model else q.row_cls
+
+
+def _py_names(q: QueryDef, *, unnamed: str) -> list[str]:
+    """sqlc-gen-python's parameter names: the column or sqlc.arg name (``dollar_<n>`` for a
+    keyword argument, ``column_<i>`` for a Params field when sqlc has none), duplicates
+    suffixed ``_2``; keywords escaped."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(q.params):
+        base = p.sql_name if not p.sql_name.startswith("dollar_") else ""
+        base = ident(base) if base else unnamed.format(n=p.label, i=i + 1)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        out.append(f"{base}_{count + 1}" if count else base)
+    return out
+
+
+def _querier(b: Build, queries: list[QueryDef]) -> tuple[str, list[str]]:
+    """``AsyncQuerier(conn)``: sqlc-gen-python's class, over a tenantdb Executor. Methods keep
+    its names and parameters (keyword-only, or one ``<Name>Params`` above
+    ``query_parameter_limit``); ``:many`` methods are async iterators, as there."""
+    structs: list[str] = []
+    methods: list[str] = []
+    classes = ["AsyncQuerier"]
+    for q in sorted(queries, key=lambda q: q.func):
+        row = _row_type(q)
+        if q.command in _BATCH:
+            sig = f"self, items: Sequence[{_params_cls(q)}], /"
+            call = f"{q.func}(self._conn, items)"
+        elif q.params and (len(q.params) > b.query_parameter_limit or b.query_parameter_limit == 0):
+            cls = _params_cls(q)
+            classes.append(cls)
+            fields = _py_names(q, unnamed="column_{i}")
+            structs.append(
+                f"\n\nclass {cls}(_msgspec.Struct, frozen=True, kw_only=True):\n"
+                f'    """The parameters of ``{q.name}`` (sqlc-gen-python\'s ``{cls}``)."""\n\n'
+                + "".join(
+                    f"    {n}: {p.annotation}\n" for n, p in zip(fields, q.params, strict=True)
+                )
+            )
+            sig = f"self, arg: {cls}"
+            kw = ", ".join(f"{p.name}=arg.{n}" for n, p in zip(fields, q.params, strict=True))
+            call = f"{q.func}(self._conn, {kw})"
+        else:
+            names = _py_names(q, unnamed="dollar_{n}")
+            sig = "self" + "".join(
+                f", {'*, ' if i == 0 else ''}{n}: {p.annotation}"
+                for i, (n, p) in enumerate(zip(names, q.params, strict=True))
+            )
+            kw = "".join(f", {p.name}={n}" for n, p in zip(names, q.params, strict=True))
+            call = f"{q.func}(self._conn{kw})"
+        if q.command == "many":
+            methods.append(
+                f"\n    async def {q.func}({sig}) -> AsyncIterator[{row}]:\n"
+                f"        for row in await {call}:\n            yield row\n"
+            )
+        else:
+            ret = _returns(q.command, row)
+            body = f"await {call}" if ret == "None" else f"return await {call}"
+            methods.append(f"\n    async def {q.func}({sig}) -> {ret}:\n        {body}\n")
+    head = (
+        "\n\nclass AsyncQuerier:\n"
+        '    """sqlc-gen-python\'s ``AsyncQuerier``, over a tenantdb ``Executor`` (a\n'
+        "    ``Database.tenant(ctx)`` transaction, ``Database.admin()``, ``AsyncpgExecutor``).\n"
+        '    """\n\n'
+        "    def __init__(self, conn: Executor) -> None:\n"
+        "        self._conn = conn\n"
+    )
+    return "".join(structs) + head + "".join(methods), classes
