@@ -68,7 +68,7 @@ async def log_activity(
     await db.exec(LOG_ACTIVITY, (action, subject_type, subject_id, _codecs.encode_json(details)))
 
 
-def _activity_log_row(r: Sequence[Any]) -> _models.ActivityLog:
+def _activity_log_model(r: Sequence[Any]) -> _models.ActivityLog:
     return _models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
 
 
@@ -99,7 +99,7 @@ LIMIT :max_rows::int8""",
         Column(name="created_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.ActivityLog,
-    from_record=_activity_log_row,
+    from_record=_activity_log_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,

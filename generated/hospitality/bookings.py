@@ -83,7 +83,7 @@ _ROOM_STATUS_BY_LABEL: dict[str, _models.RoomStatus] = {m.value: m for m in _mod
 _USER_ROLE_BY_LABEL: dict[str, _models.UserRole] = {m.value: m for m in _models.UserRole}
 
 
-def _booking_row(r: Sequence[Any]) -> _models.Booking:
+def _booking_model(r: Sequence[Any]) -> _models.Booking:
     return _models.Booking(
         r[0],
         r[1],
@@ -159,7 +159,7 @@ RETURNING tenant_id, id, reference, property_id, room_id, guest_id, created_by, 
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -246,7 +246,7 @@ GET_BOOKING: Query[_models.Booking] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -318,7 +318,7 @@ LIMIT :page_limit::int8""",
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -407,7 +407,7 @@ GET_BOOKINGS_BY_IDS: Query[_models.Booking] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -799,7 +799,7 @@ GET_BOOKING_BY_REFERENCE: Query[_models.Booking] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -862,7 +862,7 @@ LIST_BOOKINGS_FOR_ROOM: Query[_models.Booking] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -1028,7 +1028,7 @@ LIST_DELETED_BOOKINGS: Query[_models.Booking] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Booking,
-    from_record=_booking_row,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,

@@ -37,7 +37,7 @@ __all__ = (
 )
 
 
-def _property_row(r: Sequence[Any]) -> _models.Property:
+def _property_model(r: Sequence[Any]) -> _models.Property:
     return _models.Property(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], _codecs.decode_json(r[7]), r[8], r[9]
     )
@@ -72,7 +72,7 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Property,
-    from_record=_property_row,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -115,7 +115,7 @@ GET_PROPERTY: Query[_models.Property] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Property,
-    from_record=_property_row,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -156,7 +156,7 @@ LIST_PROPERTIES: Query[_models.Property] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Property,
-    from_record=_property_row,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -213,7 +213,7 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Property,
-    from_record=_property_row,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,

@@ -41,7 +41,7 @@ __all__ = (
 _ROOM_STATUS_BY_LABEL: dict[str, _models.RoomStatus] = {m.value: m for m in _models.RoomStatus}
 
 
-def _room_row(r: Sequence[Any]) -> _models.Room:
+def _room_model(r: Sequence[Any]) -> _models.Room:
     return _models.Room(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], _ROOM_STATUS_BY_LABEL[r[7]], r[8], r[9]
     )
@@ -79,7 +79,7 @@ RETURNING tenant_id, id, property_id, number, room_type, capacity, nightly_rate,
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Room,
-    from_record=_room_row,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -131,7 +131,7 @@ GET_ROOM: Query[_models.Room] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Room,
-    from_record=_room_row,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -172,7 +172,7 @@ LIST_ROOMS_BY_PROPERTY: Query[_models.Room] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Room,
-    from_record=_room_row,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,

@@ -36,7 +36,7 @@ __all__ = (
 )
 
 
-def _tenant_row(r: Sequence[Any]) -> _models.Tenant:
+def _tenant_model(r: Sequence[Any]) -> _models.Tenant:
     return _models.Tenant(r[0], r[1], r[2], _codecs.decode_json(r[3]), r[4], r[5])
 
 
@@ -65,7 +65,7 @@ RETURNING id, slug, name, settings, created_at, updated_at""",
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Tenant,
-    from_record=_tenant_row,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -103,7 +103,7 @@ GET_TENANT: Query[_models.Tenant] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Tenant,
-    from_record=_tenant_row,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -139,7 +139,7 @@ GET_TENANT_BY_SLUG: Query[_models.Tenant] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Tenant,
-    from_record=_tenant_row,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -172,7 +172,7 @@ LIST_TENANTS: Query[_models.Tenant] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.Tenant,
-    from_record=_tenant_row,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,

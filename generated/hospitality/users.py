@@ -32,7 +32,7 @@ __all__ = (
 _USER_ROLE_BY_LABEL: dict[str, _models.UserRole] = {m.value: m for m in _models.UserRole}
 
 
-def _user_row(r: Sequence[Any]) -> _models.User:
+def _user_model(r: Sequence[Any]) -> _models.User:
     return _models.User(r[0], r[1], r[2], r[3], _USER_ROLE_BY_LABEL[r[4]], r[5], r[6])
 
 
@@ -60,7 +60,7 @@ RETURNING tenant_id, id, email, display_name, role, created_at, updated_at""",
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.User,
-    from_record=_user_row,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -100,7 +100,7 @@ GET_USER: Query[_models.User] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.User,
-    from_record=_user_row,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -135,7 +135,7 @@ GET_USER_BY_EMAIL: Query[_models.User] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.User,
-    from_record=_user_row,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -173,7 +173,7 @@ LIST_USERS: Query[_models.User] = Query(
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
     row=_models.User,
-    from_record=_user_row,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,

@@ -219,7 +219,7 @@ def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str,
         value = _convert_expr(q.fields[0], "r[0]", enum_maps)
         body = f"    value: {row} = {value}\n    return value\n"
         return fn, f"\n\ndef _BUILDER(r: Sequence[Any]) -> {row}:\n{body}"
-    fn = f"_{snake(q.row_cls or q.name)}_row" if q.row_is_model else f"_{q.func.rstrip('_')}_row"
+    fn = f"_{snake(q.row_cls or q.name)}_model" if q.row_is_model else f"_{q.func.rstrip('_')}_row"
     args: list[str] = []
     i = 0
     for f in q.fields:

@@ -67,7 +67,7 @@ __all__ = (
 _MOOD_BY_LABEL: dict[str, _models.Mood] = {m.value: m for m in _models.Mood}
 
 
-def _item_row(r: Sequence[Any]) -> _models.Item:
+def _item_model(r: Sequence[Any]) -> _models.Item:
     return _models.Item(
         r[0],
         r[1],
@@ -149,7 +149,7 @@ GET_ITEM: Query[_models.Item] = Query(
         Column(name="size", pg_type="inventory.dimensions"),
     ),
     row=_models.Item,
-    from_record=_item_row,
+    from_record=_item_model,
     data_api_decoders=(
         None,
         _codecs.decode_uuid,
