@@ -101,7 +101,7 @@ def _packages(config: Path) -> list[Package]:
     ]
 
 
-_VARIANT_SUFFIX = re.compile(r"(/postgresql)?(/(pgx|stdlib|postgres))?(/v\d)?$")
+_VARIANT_SUFFIX = re.compile(r"(/postgresql)?(/(pgx|stdlib|postgres|pganalyze))?(/v\d)?$")
 
 
 def discover(sqlc: Path) -> list[Case]:
@@ -141,8 +141,10 @@ def _config(case: Case, idx: int) -> dict[str, Any]:
     for k, p in enumerate(case.packages):
         pkg = f"c{idx}_{k}"
         case.modules.append(pkg)
+        schema = [str((case.root / x).resolve()) for x in p.schema]
+        queries = [str((case.root / x).resolve()) for x in p.queries]
         sql.append({
-            "engine": "postgresql", "schema": p.schema, "queries": p.queries,
+            "engine": "postgresql", "schema": schema, "queries": queries,
             "database": {"managed": True},
             "codegen": [{"plugin": "tenantdb", "out": f"out/{pkg}", "options": {"package": pkg}}],
         })  # fmt: skip
@@ -157,7 +159,7 @@ def _config(case: Case, idx: int) -> dict[str, Any]:
 
 async def generate(case: Case, idx: int, work: Path, dsn: str) -> Path | None:
     root = work / f"case{idx}"
-    shutil.copytree(case.root, root)
+    root.mkdir()
     cfg = root / "tenantdb-sqlc.json"
     cfg.write_text(json.dumps(_config(case, idx)))
     try:
@@ -338,15 +340,14 @@ async def main_async(args: argparse.Namespace) -> int:
             db = await pg.create_database(name)
             conn = await asyncpg.connect(db.superuser_dsn)
             try:
-                idx = int(pkg[1:].split("_", maxsplit=1)[0])
                 k = int(pkg.split("_")[1])
-                root = work / f"case{idx}"
                 for entry in case.packages[k].schema:
-                    p = root / entry
+                    p = case.root / entry
                     files = sorted(p.glob("*.sql")) if p.is_dir() else [p]
                     for f in files:
-                        if not f.name.endswith(".down.sql"):
-                            await conn.execute(f.read_text())
+                        text = f.read_text()
+                        if not f.name.endswith(".down.sql") and text.strip():
+                            await conn.execute(text)
             finally:
                 await conn.close()
             return db.superuser_dsn

@@ -95,7 +95,7 @@ async def test_check_command_exit_status(local_pg: LocalPostgres, tmp_path: Path
 _SCHEMA = """
 CREATE TYPE mood AS ENUM ('ok', 'meh');
 CREATE TABLE things (
-    id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot point, grid int[][]
+    id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot pg_lsn, grid int[][]
 );
 """
 
@@ -145,8 +145,8 @@ def _project(tmp_path: Path, query: str, options: str = "{}") -> Path:
             "-- name: GetSpot :one\nSELECT spot FROM things WHERE id = $1;",
             "{}",
             "queries/things.sql:1:1: query GetSpot: column or parameter 'spot' has PostgreSQL "
-            "type 'point', which tenantdb does not map; add an override "
-            "{db_type: point, python_type: ...} to the plugin options",
+            "type 'pg_lsn', which tenantdb does not map; add an override "
+            "{db_type: pg_lsn, python_type: ...} to the plugin options",
             id="unknown type",
         ),
         pytest.param(
@@ -237,7 +237,7 @@ async def test_an_override_makes_an_unknown_type_usable(
     config = _project(
         tmp_path,
         "-- name: GetSpot :one\nSELECT spot FROM things WHERE id = $1;",
-        "{overrides: [{db_type: pg_catalog.point, python_type: str}]}",
+        "{overrides: [{db_type: pg_catalog.pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
@@ -259,7 +259,7 @@ async def test_computed_columns_are_nullable_unless_the_alias_says_not(
         -- name: Names :many
         SELECT id, name, mood FROM things;
         """,
-        "{overrides: [{db_type: point, python_type: str}]}",
+        "{overrides: [{db_type: pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
@@ -291,7 +291,7 @@ async def test_each_type_the_data_api_cannot_return_marks_its_query(
         f"-- name: Q{i} :one\nSELECT id, {expr} AS c{i} FROM things;\n\n"
         for i, expr in enumerate(cases.values())
     )
-    config = _project(tmp_path, queries, "{overrides: [{db_type: point, python_type: str}]}")
+    config = _project(tmp_path, queries, "{overrides: [{db_type: pg_lsn, python_type: str}]}")
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
     for i, what in enumerate(cases):
@@ -307,7 +307,7 @@ async def test_managed_databases_are_dropped(local_pg: LocalPostgres, tmp_path: 
     config = _project(
         tmp_path,
         "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;",
-        "{overrides: [{db_type: point, python_type: str}]}",
+        "{overrides: [{db_type: pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     conn = await asyncpg.connect(_superuser(local_pg))

@@ -87,9 +87,9 @@ def test_names_are_valid_python_and_follow_sqlc_gen_python(generated: dict[str, 
         in (generated["out"] / "models.py").read_text()
     )
     assert models.UserName.__annotations__ == {"id": "int | None", "name": "str | None"}
-    # 5. point has no mapping, no query uses it: models still generated, annotated object
+    # 5. pg_lsn has no mapping, no query uses it: models still generated, annotated object
     assert (
-        "spot: object | None  # point: no Python mapping"
+        "spot: object | None  # pg_lsn: no Python mapping"
         in (generated["out"] / "models.py").read_text()
     )
 
@@ -158,8 +158,9 @@ async def test_every_case_runs_on_both_lanes(
         during = asyncpg.Range(1, 10)
         days = asyncpg.Range(datetime.date(2026, 1, 1), datetime.date(2026, 2, 1))
         attrs = {"a": "1", "b": None, 'q"x': "\\"}
+        at = asyncpg.Point(1.5, 2)
         await q.add_place(tx, id=1, during=during, days=days, attrs=attrs, path="a.b",
-                          email="A@B.c")  # fmt: skip
+                          email="A@B.c", at=at)  # fmt: skip
         place = await q.get_place(tx, id=1)
         assert place is not None
         assert (place.during, place.days, place.attrs, place.path, place.email) == (
@@ -169,6 +170,8 @@ async def test_every_case_runs_on_both_lanes(
             "a.b",
             "A@B.c",
         )
-        await q.add_place(tx, id=2, during=None, days=None, attrs=None, path=None, email=None)
+        await q.add_place(
+            tx, id=2, during=None, days=None, attrs=None, path=None, email=None, at=None
+        )
         empty = await q.get_place(tx, id=2)
         assert empty is not None and empty.during is None and empty.attrs is None

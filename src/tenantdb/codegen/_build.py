@@ -274,6 +274,11 @@ class _Resolver:
         if spec is not None:
             f.convert = "_codecs.decode_json({v})" if is_json else spec.convert
             return spec.py
+        if f.pg.name in self.user_types.get(f.pg.schema, ()):
+            # A composite type: asyncpg returns an asyncpg.Record (sqlc-gen-go: interface{}).
+            # An override names a Struct to convert it into (msgspec.convert).
+            f.unsupported = f"composite type {f.pg.dotted()}"
+            return "Any"
         f.unknown = (
             f"column or parameter {f.label!r} has PostgreSQL type "
             f"{f.pg.dotted()!r}, which tenantdb does not map; add an override "
@@ -622,7 +627,7 @@ def build(req: rq.GenerateRequest, opts: PluginOptions) -> Build:
     )
 
 
-_NAME_LINE = r"^[ \t]*--[ \t]*name:[ \t]*{}[ \t]+:"
+_NAME_LINE = r"^[ \t]*(?:--|/\*)[ \t]*name:[ \t]*{}[ \t]+:"
 
 
 class _Locator:

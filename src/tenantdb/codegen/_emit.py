@@ -99,13 +99,16 @@ def _imports(text: str, *, extra: set[str], query_module: bool = False) -> str:
     escaped, see ``_names.RESERVED``)."""
     std = sorted(m for m in _MODULES if f"_{m}." in text and m != "asyncpg")
     lines = [f"import {m} as _{m}" for m in std]
+    third = ["import msgspec as _msgspec"]
+    if "_asyncpg." in text:
+        third.insert(0, "import asyncpg as _asyncpg")
     abc = sorted(n for n in ("AsyncIterator", "Sequence") if n in text)
     if abc:
         lines.append(f"from collections.abc import {', '.join(abc)}")
     if "Any" in text:
         lines.append("from typing import Any")
     lines.append("")
-    lines.append("import msgspec as _msgspec")
+    lines.extend(third)
     lines.extend(
         f"import {m} as _{m.replace('.', '_')}"
         for m in sorted(extra)

@@ -131,6 +131,28 @@ BUILTINS: dict[str, TypeSpec] = {
         convert="_codecs.decode_hstore({v})",
         encode="_codecs.encode_hstore",
     ),
+    # transaction and tuple ids (asyncpg: int, and (block, offset) for tid)
+    "xid": TypeSpec(py="int", decoder="int"),
+    "xid8": TypeSpec(py="int", decoder="int"),
+    "cid": TypeSpec(py="int", decoder="int"),
+    "tid": TypeSpec(py="tuple[int, int]", data_api=False),
+    # geometric types: asyncpg's classes (the Data API returns text; not decoded)
+    "point": TypeSpec(py="_asyncpg.Point", data_api=False),
+    "line": TypeSpec(py="_asyncpg.Line", data_api=False),
+    "lseg": TypeSpec(py="_asyncpg.LineSegment", data_api=False),
+    "box": TypeSpec(py="_asyncpg.Box", data_api=False),
+    "path": TypeSpec(py="_asyncpg.Path", data_api=False),
+    "polygon": TypeSpec(py="_asyncpg.Polygon", data_api=False),
+    "circle": TypeSpec(py="_asyncpg.Circle", data_api=False),
+    # multiranges: asyncpg returns a list of ranges
+    "int4multirange": TypeSpec(py="list[_codecs.Range[int]]", data_api=False),
+    "int8multirange": TypeSpec(py="list[_codecs.Range[int]]", data_api=False),
+    "nummultirange": TypeSpec(py="list[_codecs.Range[_decimal.Decimal]]", data_api=False),
+    "datemultirange": TypeSpec(py="list[_codecs.Range[_datetime.date]]", data_api=False),
+    "tsmultirange": TypeSpec(py="list[_codecs.Range[_datetime.datetime]]", data_api=False),
+    "tstzmultirange": TypeSpec(py="list[_codecs.Range[_datetime.datetime]]", data_api=False),
+    # a record (a function returning one, ROW(...)): asyncpg.Record, as sqlc-gen-go's any
+    "record": TypeSpec(py="Any", data_api=False),
     "ltree": _TEXT,
     "lquery": _TEXT,
     "ltxtquery": _TEXT,

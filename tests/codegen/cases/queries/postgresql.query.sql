@@ -39,10 +39,10 @@ SELECT coalesce(name, 'x'), coalesce(name, 'y') FROM users WHERE id = $1;
 SELECT id, name FROM users WHERE id = $1;
 
 -- name: AddPlace :exec
-INSERT INTO places (id, during, days, attrs, path, email) VALUES ($1, $2, $3, $4, $5, $6);
+INSERT INTO places (id, during, days, attrs, path, email, at) VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: GetPlace :one
-SELECT id, during, days, attrs, path, email FROM places WHERE id = $1;
+SELECT id, during, days, attrs, path, email, at FROM places WHERE id = $1;
 
 -- name: CopyUsers :copyfrom
 INSERT INTO users (name, id) VALUES (sqlc.arg('name_param'), sqlc.arg('id_param'));

@@ -13,9 +13,9 @@ CREATE TABLE bar (
     id bigint PRIMARY KEY, name text NOT NULL, uuid uuid, datetime timestamptz, list text,
     models text, status status
 );
--- point has no mapping: only a query that uses it is refused.
+-- pg_lsn has no mapping: only a query that uses it is refused; point is asyncpg.Point.
 CREATE TABLE places (
-    id bigint PRIMARY KEY, spot point, during int4range, days daterange, attrs hstore,
+    id bigint PRIMARY KEY, spot pg_lsn, at point, during int4range, days daterange, attrs hstore,
     path ltree, email citext
 );
 -- CREATE TABLE AS copies no NOT NULL: both columns are nullable whatever sqlc says.
