@@ -71,6 +71,10 @@ def test_names_are_valid_python_and_follow_sqlc_gen_python(generated: dict[str, 
     text = (generated["out"] / "postgresql_query.py").read_text()
     # 2. a Struct with columns named uuid, datetime, list and models
     assert "    uuid: _uuid.UUID | None\n    datetime: _datetime.datetime | None\n" in text
+    # 2. names generated code uses: a query named Query, columns named int and Any
+    assert "class QueryRow(_msgspec.Struct, frozen=True):" in text
+    assert "    id: int\n    int_: str\n    Any_: str\n" in text
+    assert "async def query(db: Executor, *, id: int) -> QueryRow | None:" in text
     # 4. two embeds of tables named users: the second is named after baz.users' model
     assert "    user: _models.User\n    baz_user: _models.BazUser\n" in text
     # 6. duplicate result names are suffixed
@@ -148,6 +152,7 @@ async def test_every_case_runs_on_both_lanes(
         two = await q.two_coalesce(tx, id=1)
         assert two is not None and (two.name, two.name_2) == ("ada", "ada")
         assert await q.get_user_id_name(tx, id=1) == models.User(id=1, name="ada")
+        assert await q.query(tx, id=1) == q.QueryRow(id=1, int_="ada", Any_="ada")
         await q.lock(tx, key=42)
         assert await q.list_user_names(tx) == []
         if lane == "data_api":

@@ -482,7 +482,7 @@ class _Resolver:
                 for f, c in zip(fields, t.fields, strict=True)
             ):
                 return t.cls, True
-        return safe(f"{class_name(q.name)}Row"), False
+        return safe(f"{class_name(q.name).rstrip('_')}Row"), False
 
 
 _INSERT = re.compile(

@@ -211,7 +211,7 @@ def _params_struct(q: QueryDef) -> str:
 
 
 def _params_cls(q: QueryDef) -> str:
-    return f"{class_name(q.name)}Params"
+    return f"{class_name(q.name).rstrip('_')}Params"
 
 
 def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str, str]:

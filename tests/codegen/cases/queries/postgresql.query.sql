@@ -55,3 +55,6 @@ SELECT count(*) AS "n!" FROM users;
 
 -- name: ListUserNames :many
 SELECT * FROM user_names ORDER BY id;
+
+-- name: Query :one
+SELECT id, name AS int, name AS "Any" FROM users WHERE id = $1;
