@@ -31,6 +31,7 @@ import importlib
 import inspect
 import ipaddress
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -136,13 +137,14 @@ def discover(sqlc: Path) -> list[Case]:
     return cases
 
 
-def _config(case: Case, idx: int) -> dict[str, Any]:
+def _config(case: Case, idx: int, root: Path) -> dict[str, Any]:
+    """sqlc resolves paths against the config's folder (absolute ones too): relative ones."""
     sql = []
     for k, p in enumerate(case.packages):
         pkg = f"c{idx}_{k}"
         case.modules.append(pkg)
-        schema = [str((case.root / x).resolve()) for x in p.schema]
-        queries = [str((case.root / x).resolve()) for x in p.queries]
+        schema = [os.path.relpath((case.root / x).resolve(), root) for x in p.schema]
+        queries = [os.path.relpath((case.root / x).resolve(), root) for x in p.queries]
         sql.append({
             "engine": "postgresql", "schema": schema, "queries": queries,
             "database": {"managed": True},
@@ -161,7 +163,7 @@ async def generate(case: Case, idx: int, work: Path, dsn: str) -> Path | None:
     root = work / f"case{idx}"
     root.mkdir()
     cfg = root / "tenantdb-sqlc.json"
-    cfg.write_text(json.dumps(_config(case, idx)))
+    cfg.write_text(json.dumps(_config(case, idx, root)))
     try:
         await run(cfg, server_dsn=dsn)
     except CodegenRunError as exc:
