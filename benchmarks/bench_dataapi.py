@@ -51,7 +51,7 @@ import asyncpg
 import msgspec
 import structlog
 from aiobotocore.config import AioConfig
-from hospitality import bookings
+from hospitality import bookings, models
 
 from tenantdb import codecs
 from tenantdb.context import TenantContext
@@ -251,7 +251,7 @@ class Bench:
 
     async def _raw(
         self, query: Any, params: list[dict[str, Any]], *, as_json: bool
-    ) -> list[bookings.models.Booking]:
+    ) -> list[models.Booking]:
         c, base = self.raw, self.base
         tx = (await c.begin_transaction(**base, database=self.database))["transactionId"]
         await c.execute_statement(

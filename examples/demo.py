@@ -44,7 +44,7 @@ async def show_tenant(db: tenantdb.Database, ctx: tenantdb.TenantContext, label:
         first = await bookings.list_bookings(
             tx, status=None, after_check_in=None, after_id=None, page_limit=3
         )
-    total = count.bookings if count is not None else 0
+    total = count or 0
     say(f"tenant {label} ({ctx.tenant_id}): {total} bookings")
     for row in by_status:
         say(f"  {row.status.value:<12} {row.bookings:>4} bookings  {row.total:>12} total")

@@ -95,7 +95,7 @@ async def test_check_command_exit_status(local_pg: LocalPostgres, tmp_path: Path
 _SCHEMA = """
 CREATE TYPE mood AS ENUM ('ok', 'meh');
 CREATE TABLE things (
-    id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot point, grid int[][]
+    id bigint PRIMARY KEY, name text NOT NULL, mood mood, spot pg_lsn, grid int[][]
 );
 """
 
@@ -130,24 +130,39 @@ def _project(tmp_path: Path, query: str, options: str = "{}") -> Path:
         pytest.param(
             "-- name: AddThing :execlastid\nINSERT INTO things (id, name) VALUES ($1, $2);",
             "{}",
-            "query AddThing (queries/things.sql): :execlastid has no meaning on PostgreSQL; "
+            "queries/things.sql:1:1: query AddThing: :execlastid has no meaning on PostgreSQL; "
             "write :one with `RETURNING id` instead",
             id="execlastid",
         ),
         pytest.param(
             "-- name: ThingsByIds :many\nSELECT id FROM things WHERE id IN (sqlc.slice(ids));",
             "{}",
-            "query ThingsByIds (queries/things.sql): sqlc.slice expands to `IN ($1)`, which "
+            "queries/things.sql:1:1: query ThingsByIds: sqlc.slice expands to `IN ($1)`, which "
             "fails on PostgreSQL; write `col = ANY(@ids::type[])` instead",
             id="sqlc.slice",
         ),
         pytest.param(
             "-- name: GetSpot :one\nSELECT spot FROM things WHERE id = $1;",
             "{}",
-            "query GetSpot (queries/things.sql): column or parameter 'spot' has PostgreSQL "
-            "type 'point', which tenantdb does not know; add an override "
-            "{db_type: point, python_type: ...} to the plugin options",
+            "queries/things.sql:1:1: query GetSpot: column or parameter 'spot' has PostgreSQL "
+            "type 'pg_lsn', which tenantdb does not map; add an override "
+            "{db_type: pg_lsn, python_type: ...} to the plugin options",
             id="unknown type",
+        ),
+        pytest.param(
+            "-- name: GetThing :one\nSELECT id FROM things;\n\n-- name: Today :one\n"
+            "SELECT * FROM CURRENT_DATE;",
+            "{}",
+            "queries/things.sql:4:1: query Today: :one returns no columns (an empty select "
+            "list, or `*` over something with no columns, such as `SELECT * FROM CURRENT_DATE`)"
+            "; name the columns to return, or use :exec",
+            id="star over nothing",
+        ),
+        pytest.param(
+            "-- name: Nothing :many\nSELECT FROM things;",
+            "{}",
+            "queries/things.sql:1:1: query Nothing: :many returns no columns",
+            id="empty select list",
         ),
         pytest.param(
             "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;",
@@ -180,6 +195,23 @@ async def test_refusals_name_the_query_and_say_what_to_write(
     assert not (tmp_path / "out").exists()
 
 
+async def test_a_missing_extension_is_named_with_the_way_out(
+    local_pg: LocalPostgres, tmp_path: Path
+) -> None:
+    config = _project(tmp_path, "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;")
+    schema = tmp_path / "schema" / "0001_init.up.sql"
+    schema.write_text('CREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n' + schema.read_text())
+    with pytest.raises(CodegenRunError) as info:
+        await run(config, server_dsn=_superuser(local_pg))
+    text = str(info.value)
+    assert text.startswith(
+        'the schema creates the PostgreSQL extension(s) "uuid-ossp", which the server given '
+        "by --server-dsn does not have"
+    )
+    assert "--server-dsn postgresql://postgres:PASSWORD@HOST:5432/postgres" in text
+    assert "CREATE TABLE" not in text  # not the whole schema, as sqlc prints it
+
+
 async def test_every_refusal_in_a_file_is_reported_at_once(
     local_pg: LocalPostgres, tmp_path: Path
 ) -> None:
@@ -195,8 +227,8 @@ async def test_every_refusal_in_a_file_is_reported_at_once(
     )
     with pytest.raises(CodegenRunError) as info:
         await run(config, server_dsn=_superuser(local_pg))
-    assert "query A (queries/things.sql)" in str(info.value)
-    assert "query B (queries/things.sql)" in str(info.value)
+    assert "queries/things.sql:1:1: query A: :execlastid" in str(info.value)
+    assert "queries/things.sql:4:1: query B: column or parameter 'spot'" in str(info.value)
 
 
 async def test_an_override_makes_an_unknown_type_usable(
@@ -205,12 +237,12 @@ async def test_an_override_makes_an_unknown_type_usable(
     config = _project(
         tmp_path,
         "-- name: GetSpot :one\nSELECT spot FROM things WHERE id = $1;",
-        "{overrides: [{db_type: pg_catalog.point, python_type: str}]}",
+        "{overrides: [{db_type: pg_catalog.pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
-    assert "spot: str | None" in text
-    assert "msgspec.convert(v, str, strict=False)" in text
+    assert "-> str | None:" in text
+    assert "_msgspec.convert(v, str, strict=False)" in text
 
 
 async def test_computed_columns_are_nullable_unless_the_alias_says_not(
@@ -227,17 +259,17 @@ async def test_computed_columns_are_nullable_unless_the_alias_says_not(
         -- name: Names :many
         SELECT id, name, mood FROM things;
         """,
-        "{overrides: [{db_type: point, python_type: str}]}",
+        "{overrides: [{db_type: pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
     for field in (
         "n: int\n",
-        "total: decimal.Decimal | None",
+        "total: _decimal.Decimal | None",
         "top: str | None",
         "first: int | None",
         "named: str | None",
-        "mood: models.Mood | None",
+        "mood: _models.Mood | None",
         "name: str\n",  # table columns keep sqlc's nullability
     ):
         assert field in text, field
@@ -259,7 +291,7 @@ async def test_each_type_the_data_api_cannot_return_marks_its_query(
         f"-- name: Q{i} :one\nSELECT id, {expr} AS c{i} FROM things;\n\n"
         for i, expr in enumerate(cases.values())
     )
-    config = _project(tmp_path, queries, "{overrides: [{db_type: point, python_type: str}]}")
+    config = _project(tmp_path, queries, "{overrides: [{db_type: pg_lsn, python_type: str}]}")
     await run(config, server_dsn=_superuser(local_pg))
     text = (tmp_path / "out" / "things.py").read_text()
     for i, what in enumerate(cases):
@@ -275,7 +307,7 @@ async def test_managed_databases_are_dropped(local_pg: LocalPostgres, tmp_path: 
     config = _project(
         tmp_path,
         "-- name: GetThing :one\nSELECT id FROM things WHERE id = $1;",
-        "{overrides: [{db_type: point, python_type: str}]}",
+        "{overrides: [{db_type: pg_lsn, python_type: str}]}",
     )
     await run(config, server_dsn=_superuser(local_pg))
     conn = await asyncpg.connect(_superuser(local_pg))

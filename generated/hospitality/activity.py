@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import uuid
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "LIST_ACTIVITY_FOR_SUBJECT",
@@ -28,7 +28,7 @@ __all__ = (
     "log_activity",
 )
 
-_USER_ROLE_BY_LABEL: dict[str, models.UserRole] = {m.value: m for m in models.UserRole}
+_USER_ROLE_BY_LABEL: dict[str, _models.UserRole] = {m.value: m for m in _models.UserRole}
 
 
 LOG_ACTIVITY: Query[None] = Query(
@@ -58,7 +58,7 @@ async def log_activity(
     *,
     action: str,
     subject_type: str | None,
-    subject_id: uuid.UUID | None,
+    subject_id: _uuid.UUID | None,
     details: JsonValue,
 ) -> None:
     """Appends to the activity log as the acting user of the transaction.
@@ -68,11 +68,11 @@ async def log_activity(
     await db.exec(LOG_ACTIVITY, (action, subject_type, subject_id, _codecs.encode_json(details)))
 
 
-def _activity_log_row(r: Sequence[Any]) -> models.ActivityLog:
-    return models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
+def _activity_log_model(r: Sequence[Any]) -> _models.ActivityLog:
+    return _models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
 
 
-LIST_ACTIVITY_FOR_SUBJECT: Query[models.ActivityLog] = Query(
+LIST_ACTIVITY_FOR_SUBJECT: Query[_models.ActivityLog] = Query(
     name="ListActivityForSubject",
     command=Command.MANY,
     sql="""SELECT tenant_id, id, author_id, action, subject_type, subject_id, details, created_at FROM activity_log
@@ -98,8 +98,8 @@ LIMIT :max_rows::int8""",
         Column(name="details", pg_type="jsonb", nullable=False),
         Column(name="created_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.ActivityLog,
-    from_record=_activity_log_row,
+    row=_models.ActivityLog,
+    from_record=_activity_log_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -115,8 +115,8 @@ LIMIT :max_rows::int8""",
 
 
 async def list_activity_for_subject(
-    db: Executor, *, subject_type: str | None, subject_id: uuid.UUID | None, max_rows: int
-) -> list[models.ActivityLog]:
+    db: Executor, *, subject_type: str | None, subject_id: _uuid.UUID | None, max_rows: int
+) -> list[_models.ActivityLog]:
     """``ListActivityForSubject`` (:many) from queries/activity.sql."""
     return await db.many(LIST_ACTIVITY_FOR_SUBJECT, (subject_type, subject_id, max_rows))
 
@@ -125,29 +125,29 @@ def iter_list_activity_for_subject(
     db: Executor,
     *,
     subject_type: str | None,
-    subject_id: uuid.UUID | None,
+    subject_id: _uuid.UUID | None,
     max_rows: int,
     page_size: int = 500,
-) -> AsyncIterator[models.ActivityLog]:
+) -> AsyncIterator[_models.ActivityLog]:
     """``list_activity_for_subject`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(
         LIST_ACTIVITY_FOR_SUBJECT, (subject_type, subject_id, max_rows), page_size=page_size
     )
 
 
-class ListRecentActivityRow(msgspec.Struct, frozen=True):
+class ListRecentActivityRow(_msgspec.Struct, frozen=True):
     """A row of ``ListRecentActivity``."""
 
-    activity_log: models.ActivityLog
-    user: models.User
+    activity_log: _models.ActivityLog
+    user: _models.User
 
 
 def _list_recent_activity_row(r: Sequence[Any]) -> ListRecentActivityRow:
     return ListRecentActivityRow(
-        models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
+        _models.ActivityLog(r[0], r[1], r[2], r[3], r[4], r[5], _codecs.decode_json(r[6]), r[7])
         if r[0] is not None
         else _codecs.absent_embed("ListRecentActivity", "activity_log"),
-        models.User(r[8], r[9], r[10], r[11], _USER_ROLE_BY_LABEL[r[12]], r[13], r[14])
+        _models.User(r[8], r[9], r[10], r[11], _USER_ROLE_BY_LABEL[r[12]], r[13], r[14])
         if r[8] is not None
         else _codecs.absent_embed("ListRecentActivity", "user"),
     )

@@ -3,20 +3,20 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import uuid
+import datetime as _datetime
+import decimal as _decimal
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "COPY_BOOKINGS",
@@ -39,9 +39,7 @@ __all__ = (
     "UPDATE_BOOKING_STATUS",
     "UPDATE_BOOKING_STATUSES",
     "CopyBookingsParams",
-    "CountBookingsRow",
     "GetBookingByReferenceParams",
-    "GetBookingMetadataValueRow",
     "ListBookingDigestsRow",
     "ListBookingsForRoomParams",
     "ListBookingsWithRoomRow",
@@ -76,17 +74,17 @@ __all__ = (
     "update_booking_statuses",
 )
 
-_BOOKING_STATUS_BY_LABEL: dict[str, models.BookingStatus] = {
-    m.value: m for m in models.BookingStatus
+_BOOKING_STATUS_BY_LABEL: dict[str, _models.BookingStatus] = {
+    m.value: m for m in _models.BookingStatus
 }
 
-_ROOM_STATUS_BY_LABEL: dict[str, models.RoomStatus] = {m.value: m for m in models.RoomStatus}
+_ROOM_STATUS_BY_LABEL: dict[str, _models.RoomStatus] = {m.value: m for m in _models.RoomStatus}
 
-_USER_ROLE_BY_LABEL: dict[str, models.UserRole] = {m.value: m for m in models.UserRole}
+_USER_ROLE_BY_LABEL: dict[str, _models.UserRole] = {m.value: m for m in _models.UserRole}
 
 
-def _booking_row(r: Sequence[Any]) -> models.Booking:
-    return models.Booking(
+def _booking_model(r: Sequence[Any]) -> _models.Booking:
+    return _models.Booking(
         r[0],
         r[1],
         r[2],
@@ -107,7 +105,7 @@ def _booking_row(r: Sequence[Any]) -> models.Booking:
     )
 
 
-CREATE_BOOKING: Query[models.Booking] = Query(
+CREATE_BOOKING: Query[_models.Booking] = Query(
     name="CreateBooking",
     command=Command.ONE,
     sql="""INSERT INTO bookings (tenant_id, reference, property_id, room_id, guest_id, created_by, status,
@@ -160,8 +158,8 @@ RETURNING tenant_id, id, reference, property_id, room_id, guest_id, created_by, 
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -189,17 +187,17 @@ async def create_booking(
     db: Executor,
     *,
     reference: str,
-    property_id: uuid.UUID,
-    room_id: uuid.UUID,
-    guest_id: uuid.UUID,
-    status: models.BookingStatus,
-    check_in: datetime.date,
-    check_out: datetime.date,
+    property_id: _uuid.UUID,
+    room_id: _uuid.UUID,
+    guest_id: _uuid.UUID,
+    status: _models.BookingStatus,
+    check_in: _datetime.date,
+    check_out: _datetime.date,
     guests_count: int,
-    total_amount: decimal.Decimal,
+    total_amount: _decimal.Decimal,
     currency: str,
     metadata: JsonValue,
-) -> models.Booking | None:
+) -> _models.Booking | None:
     """Books a room for a guest in the current tenant.
 
     (:one, queries/bookings.sql)
@@ -222,7 +220,7 @@ async def create_booking(
     )
 
 
-GET_BOOKING: Query[models.Booking] = Query(
+GET_BOOKING: Query[_models.Booking] = Query(
     name="GetBooking",
     command=Command.ONE,
     sql="SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings WHERE id = $1 AND deleted_at IS NULL",
@@ -247,8 +245,8 @@ GET_BOOKING: Query[models.Booking] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -272,12 +270,12 @@ GET_BOOKING: Query[models.Booking] = Query(
 )
 
 
-async def get_booking(db: Executor, *, id: uuid.UUID) -> models.Booking | None:
+async def get_booking(db: Executor, *, id: _uuid.UUID) -> _models.Booking | None:
     """``GetBooking`` (:one) from queries/bookings.sql."""
     return await db.one(GET_BOOKING, (id,))
 
 
-LIST_BOOKINGS: Query[models.Booking] = Query(
+LIST_BOOKINGS: Query[_models.Booking] = Query(
     name="ListBookings",
     command=Command.MANY,
     sql="""SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings
@@ -319,8 +317,8 @@ LIMIT :page_limit::int8""",
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -347,11 +345,11 @@ LIMIT :page_limit::int8""",
 async def list_bookings(
     db: Executor,
     *,
-    status: models.BookingStatus | None,
-    after_check_in: datetime.date | None,
-    after_id: uuid.UUID | None,
+    status: _models.BookingStatus | None,
+    after_check_in: _datetime.date | None,
+    after_id: _uuid.UUID | None,
     page_limit: int,
-) -> list[models.Booking]:
+) -> list[_models.Booking]:
     """Keyset-paginated bookings by (check_in, id), optionally of one status. For the first
     page pass after_check_in=None and after_id=None.
 
@@ -363,19 +361,19 @@ async def list_bookings(
 def iter_list_bookings(
     db: Executor,
     *,
-    status: models.BookingStatus | None,
-    after_check_in: datetime.date | None,
-    after_id: uuid.UUID | None,
+    status: _models.BookingStatus | None,
+    after_check_in: _datetime.date | None,
+    after_id: _uuid.UUID | None,
     page_limit: int,
     page_size: int = 500,
-) -> AsyncIterator[models.Booking]:
+) -> AsyncIterator[_models.Booking]:
     """``list_bookings`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(
         LIST_BOOKINGS, (status, after_check_in, after_id, page_limit), page_size=page_size
     )
 
 
-GET_BOOKINGS_BY_IDS: Query[models.Booking] = Query(
+GET_BOOKINGS_BY_IDS: Query[_models.Booking] = Query(
     name="GetBookingsByIds",
     command=Command.MANY,
     sql="SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY check_in, id",
@@ -408,8 +406,8 @@ GET_BOOKINGS_BY_IDS: Query[models.Booking] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -433,30 +431,30 @@ GET_BOOKINGS_BY_IDS: Query[models.Booking] = Query(
 )
 
 
-async def get_bookings_by_ids(db: Executor, *, ids: list[uuid.UUID]) -> list[models.Booking]:
+async def get_bookings_by_ids(db: Executor, *, ids: list[_uuid.UUID]) -> list[_models.Booking]:
     """``GetBookingsByIds`` (:many) from queries/bookings.sql."""
     return await db.many(GET_BOOKINGS_BY_IDS, (ids,))
 
 
 def iter_get_bookings_by_ids(
-    db: Executor, *, ids: list[uuid.UUID], page_size: int = 500
-) -> AsyncIterator[models.Booking]:
+    db: Executor, *, ids: list[_uuid.UUID], page_size: int = 500
+) -> AsyncIterator[_models.Booking]:
     """``get_bookings_by_ids`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(GET_BOOKINGS_BY_IDS, (ids,), page_size=page_size)
 
 
-class ListBookingsWithRoomRow(msgspec.Struct, frozen=True):
+class ListBookingsWithRoomRow(_msgspec.Struct, frozen=True):
     """A row of ``ListBookingsWithRoom``."""
 
-    booking: models.Booking
-    room: models.Room
+    booking: _models.Booking
+    room: _models.Room
     guest_name: str
-    user: models.User | None
+    user: _models.User | None
 
 
 def _list_bookings_with_room_row(r: Sequence[Any]) -> ListBookingsWithRoomRow:
     return ListBookingsWithRoomRow(
-        models.Booking(
+        _models.Booking(
             r[0],
             r[1],
             r[2],
@@ -477,7 +475,7 @@ def _list_bookings_with_room_row(r: Sequence[Any]) -> ListBookingsWithRoomRow:
         )
         if r[0] is not None
         else _codecs.absent_embed("ListBookingsWithRoom", "booking"),
-        models.Room(
+        _models.Room(
             r[17],
             r[18],
             r[19],
@@ -494,7 +492,7 @@ def _list_bookings_with_room_row(r: Sequence[Any]) -> ListBookingsWithRoomRow:
         r[27],
         None
         if all(x is None for x in r[28:35])
-        else models.User(r[28], r[29], r[30], r[31], _USER_ROLE_BY_LABEL[r[32]], r[33], r[34]),
+        else _models.User(r[28], r[29], r[30], r[31], _USER_ROLE_BY_LABEL[r[32]], r[33], r[34]),
     )
 
 
@@ -612,41 +610,35 @@ def iter_list_bookings_with_room(
     return db.stream(LIST_BOOKINGS_WITH_ROOM, (), page_size=page_size)
 
 
-class CountBookingsRow(msgspec.Struct, frozen=True):
-    """A row of ``CountBookings``."""
-
-    bookings: int
-
-
-def _count_bookings_row(r: Sequence[Any]) -> CountBookingsRow:
-    return CountBookingsRow(*r)
+def _count_bookings_value(r: Sequence[Any]) -> int:
+    value: int = r[0]
+    return value
 
 
-COUNT_BOOKINGS: Query[CountBookingsRow] = Query(
+COUNT_BOOKINGS: Query[int] = Query(
     name="CountBookings",
     command=Command.ONE,
     sql='SELECT count(*) AS "bookings!" FROM bookings WHERE deleted_at IS NULL',
     data_api_sql='SELECT count(*) AS "bookings!" FROM bookings WHERE deleted_at IS NULL',
     params=(),
     columns=(Column(name="bookings", pg_type="int8", nullable=False),),
-    row=CountBookingsRow,
-    from_record=_count_bookings_row,
+    from_record=_count_bookings_value,
     data_api_decoders=(None,),
     source="queries/bookings.sql",
 )
 
 
-async def count_bookings(db: Executor) -> CountBookingsRow | None:
+async def count_bookings(db: Executor) -> int | None:
     """``CountBookings`` (:one) from queries/bookings.sql."""
     return await db.one(COUNT_BOOKINGS, ())
 
 
-class SumBookingsByStatusRow(msgspec.Struct, frozen=True):
+class SumBookingsByStatusRow(_msgspec.Struct, frozen=True):
     """A row of ``SumBookingsByStatus``."""
 
-    status: models.BookingStatus
+    status: _models.BookingStatus
     bookings: int
-    total: decimal.Decimal
+    total: _decimal.Decimal
 
 
 def _sum_bookings_by_status_row(r: Sequence[Any]) -> SumBookingsByStatusRow:
@@ -698,12 +690,12 @@ def iter_sum_bookings_by_status(
     return db.stream(SUM_BOOKINGS_BY_STATUS, (), page_size=page_size)
 
 
-class UpdateBookingStatusRow(msgspec.Struct, frozen=True):
+class UpdateBookingStatusRow(_msgspec.Struct, frozen=True):
     """A row of ``UpdateBookingStatus``."""
 
-    id: uuid.UUID
-    status: models.BookingStatus
-    updated_at: datetime.datetime
+    id: _uuid.UUID
+    status: _models.BookingStatus
+    updated_at: _datetime.datetime
 
 
 def _update_booking_status_row(r: Sequence[Any]) -> UpdateBookingStatusRow:
@@ -738,17 +730,17 @@ RETURNING id, status, updated_at""",
 
 
 async def update_booking_status(
-    db: Executor, *, status: models.BookingStatus, id: uuid.UUID
+    db: Executor, *, status: _models.BookingStatus, id: _uuid.UUID
 ) -> UpdateBookingStatusRow | None:
     """``UpdateBookingStatus`` (:one) from queries/bookings.sql."""
     return await db.one(UPDATE_BOOKING_STATUS, (status, id))
 
 
-class UpdateBookingStatusesParams(msgspec.Struct, frozen=True, kw_only=True):
+class UpdateBookingStatusesParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``UpdateBookingStatuses`` (:batchexec)."""
 
-    status: models.BookingStatus
-    id: uuid.UUID
+    status: _models.BookingStatus
+    id: _uuid.UUID
 
 
 UPDATE_BOOKING_STATUSES: Query[None] = Query(
@@ -775,13 +767,13 @@ async def update_booking_statuses(
     await db.batch_exec(UPDATE_BOOKING_STATUSES, [(p.status, p.id) for p in items])
 
 
-class GetBookingByReferenceParams(msgspec.Struct, frozen=True, kw_only=True):
+class GetBookingByReferenceParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``GetBookingByReference`` (:batchone)."""
 
     reference: str
 
 
-GET_BOOKING_BY_REFERENCE: Query[models.Booking] = Query(
+GET_BOOKING_BY_REFERENCE: Query[_models.Booking] = Query(
     name="GetBookingByReference",
     command=Command.BATCHONE,
     sql="SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings WHERE reference = $1 AND deleted_at IS NULL",
@@ -806,8 +798,8 @@ GET_BOOKING_BY_REFERENCE: Query[models.Booking] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -833,18 +825,18 @@ GET_BOOKING_BY_REFERENCE: Query[models.Booking] = Query(
 
 async def get_booking_by_reference(
     db: Executor, items: Sequence[GetBookingByReferenceParams], /
-) -> list[models.Booking | None]:
+) -> list[_models.Booking | None]:
     """``GetBookingByReference`` (:batchone) from queries/bookings.sql."""
     return await db.batch_one(GET_BOOKING_BY_REFERENCE, [(p.reference,) for p in items])
 
 
-class ListBookingsForRoomParams(msgspec.Struct, frozen=True, kw_only=True):
+class ListBookingsForRoomParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``ListBookingsForRoom`` (:batchmany)."""
 
-    room_id: uuid.UUID
+    room_id: _uuid.UUID
 
 
-LIST_BOOKINGS_FOR_ROOM: Query[models.Booking] = Query(
+LIST_BOOKINGS_FOR_ROOM: Query[_models.Booking] = Query(
     name="ListBookingsForRoom",
     command=Command.BATCHMANY,
     sql="SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings WHERE room_id = $1 AND deleted_at IS NULL ORDER BY check_in",
@@ -869,8 +861,8 @@ LIST_BOOKINGS_FOR_ROOM: Query[models.Booking] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -896,15 +888,15 @@ LIST_BOOKINGS_FOR_ROOM: Query[models.Booking] = Query(
 
 async def list_bookings_for_room(
     db: Executor, items: Sequence[ListBookingsForRoomParams], /
-) -> list[list[models.Booking]]:
+) -> list[list[_models.Booking]]:
     """``ListBookingsForRoom`` (:batchmany) from queries/bookings.sql."""
     return await db.batch_many(LIST_BOOKINGS_FOR_ROOM, [(p.room_id,) for p in items])
 
 
-class MergeBookingMetadataRow(msgspec.Struct, frozen=True):
+class MergeBookingMetadataRow(_msgspec.Struct, frozen=True):
     """A row of ``MergeBookingMetadata``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     metadata: JsonValue
 
 
@@ -940,7 +932,7 @@ RETURNING id, metadata""",
 
 
 async def merge_booking_metadata(
-    db: Executor, *, patch: JsonValue, id: uuid.UUID
+    db: Executor, *, patch: JsonValue, id: _uuid.UUID
 ) -> MergeBookingMetadataRow | None:
     """Shallow-merges a JSON object into the booking's metadata.
 
@@ -949,17 +941,12 @@ async def merge_booking_metadata(
     return await db.one(MERGE_BOOKING_METADATA, (_codecs.encode_json(patch), id))
 
 
-class GetBookingMetadataValueRow(msgspec.Struct, frozen=True):
-    """A row of ``GetBookingMetadataValue``."""
-
-    value: str | None
-
-
-def _get_booking_metadata_value_row(r: Sequence[Any]) -> GetBookingMetadataValueRow:
-    return GetBookingMetadataValueRow(*r)
+def _get_booking_metadata_value_value(r: Sequence[Any]) -> str | None:
+    value: str | None = r[0]
+    return value
 
 
-GET_BOOKING_METADATA_VALUE: Query[GetBookingMetadataValueRow] = Query(
+GET_BOOKING_METADATA_VALUE: Query[str | None] = Query(
     name="GetBookingMetadataValue",
     command=Command.ONE,
     sql='SELECT metadata ->> $1::text AS "value?" FROM bookings WHERE id = $2',
@@ -969,16 +956,13 @@ GET_BOOKING_METADATA_VALUE: Query[GetBookingMetadataValueRow] = Query(
         Param(name="id", number=2, pg_type="uuid", type_hint="UUID"),
     ),
     columns=(Column(name="value", pg_type="text"),),
-    row=GetBookingMetadataValueRow,
-    from_record=_get_booking_metadata_value_row,
+    from_record=_get_booking_metadata_value_value,
     data_api_decoders=(None,),
     source="queries/bookings.sql",
 )
 
 
-async def get_booking_metadata_value(
-    db: Executor, *, key: str, id: uuid.UUID
-) -> GetBookingMetadataValueRow | None:
+async def get_booking_metadata_value(db: Executor, *, key: str, id: _uuid.UUID) -> str | None:
     """One metadata key as text (->>), NULL when absent.
 
     (:one, queries/bookings.sql)
@@ -997,7 +981,7 @@ SOFT_DELETE_BOOKING: Query[None] = Query(
 )
 
 
-async def soft_delete_booking(db: Executor, *, id: uuid.UUID) -> int:
+async def soft_delete_booking(db: Executor, *, id: _uuid.UUID) -> int:
     """``SoftDeleteBooking`` (:execrows) from queries/bookings.sql."""
     return await db.execrows(SOFT_DELETE_BOOKING, (id,))
 
@@ -1013,12 +997,12 @@ RESTORE_BOOKING: Query[None] = Query(
 )
 
 
-async def restore_booking(db: Executor, *, id: uuid.UUID) -> int:
+async def restore_booking(db: Executor, *, id: _uuid.UUID) -> int:
     """``RestoreBooking`` (:execrows) from queries/bookings.sql."""
     return await db.execrows(RESTORE_BOOKING, (id,))
 
 
-LIST_DELETED_BOOKINGS: Query[models.Booking] = Query(
+LIST_DELETED_BOOKINGS: Query[_models.Booking] = Query(
     name="ListDeletedBookings",
     command=Command.MANY,
     sql="SELECT tenant_id, id, reference, property_id, room_id, guest_id, created_by, status, check_in, check_out, guests_count, total_amount, currency, metadata, deleted_at, created_at, updated_at FROM bookings WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC",
@@ -1043,8 +1027,8 @@ LIST_DELETED_BOOKINGS: Query[models.Booking] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Booking,
-    from_record=_booking_row,
+    row=_models.Booking,
+    from_record=_booking_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -1068,14 +1052,14 @@ LIST_DELETED_BOOKINGS: Query[models.Booking] = Query(
 )
 
 
-async def list_deleted_bookings(db: Executor) -> list[models.Booking]:
+async def list_deleted_bookings(db: Executor) -> list[_models.Booking]:
     """``ListDeletedBookings`` (:many) from queries/bookings.sql."""
     return await db.many(LIST_DELETED_BOOKINGS, ())
 
 
 def iter_list_deleted_bookings(
     db: Executor, *, page_size: int = 500
-) -> AsyncIterator[models.Booking]:
+) -> AsyncIterator[_models.Booking]:
     """``list_deleted_bookings`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_DELETED_BOOKINGS, (), page_size=page_size)
 
@@ -1093,7 +1077,7 @@ PURGE_DELETED_BOOKINGS: Query[None] = Query(
 )
 
 
-async def purge_deleted_bookings(db: Executor, *, before: datetime.datetime | None) -> ExecResult:
+async def purge_deleted_bookings(db: Executor, *, before: _datetime.datetime | None) -> ExecResult:
     """Hard-deletes bookings soft-deleted before a point in time.
 
     (:execresult, queries/bookings.sql)
@@ -1101,20 +1085,20 @@ async def purge_deleted_bookings(db: Executor, *, before: datetime.datetime | No
     return ExecResult(rows_affected=await db.execrows(PURGE_DELETED_BOOKINGS, (before,)))
 
 
-class CopyBookingsParams(msgspec.Struct, frozen=True, kw_only=True):
+class CopyBookingsParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``CopyBookings`` (:copyfrom)."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
     reference: str
-    property_id: uuid.UUID
-    room_id: uuid.UUID
-    guest_id: uuid.UUID
-    status: models.BookingStatus
-    check_in: datetime.date
-    check_out: datetime.date
+    property_id: _uuid.UUID
+    room_id: _uuid.UUID
+    guest_id: _uuid.UUID
+    status: _models.BookingStatus
+    check_in: _datetime.date
+    check_out: _datetime.date
     guests_count: int
-    total_amount: decimal.Decimal
+    total_amount: _decimal.Decimal
     currency: str
     metadata: JsonValue
 
@@ -1198,14 +1182,14 @@ async def copy_bookings(db: Executor, items: Sequence[CopyBookingsParams], /) ->
     )
 
 
-class ListBookingDigestsRow(msgspec.Struct, frozen=True):
+class ListBookingDigestsRow(_msgspec.Struct, frozen=True):
     """A row of ``ListBookingDigests``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     reference: str
-    total_amount: decimal.Decimal
-    created_at: datetime.datetime
-    status: models.BookingStatus
+    total_amount: _decimal.Decimal
+    created_at: _datetime.datetime
+    status: _models.BookingStatus
     metadata: JsonValue
     phone: str | None
     guests_count: int

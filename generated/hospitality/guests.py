@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import datetime
-import uuid
+import datetime as _datetime
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
@@ -38,17 +38,17 @@ __all__ = (
 )
 
 
-class CreateGuestRow(msgspec.Struct, frozen=True):
+class CreateGuestRow(_msgspec.Struct, frozen=True):
     """A row of ``CreateGuest``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     phone: str | None
     notes: str
     metadata: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
 def _create_guest_row(r: Sequence[Any]) -> CreateGuestRow:
@@ -121,17 +121,17 @@ async def create_guest(
     )
 
 
-class GetGuestRow(msgspec.Struct, frozen=True):
+class GetGuestRow(_msgspec.Struct, frozen=True):
     """A row of ``GetGuest``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     phone: str | None
     notes: str
     metadata: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
 def _get_guest_row(r: Sequence[Any]) -> GetGuestRow:
@@ -172,22 +172,22 @@ FROM guests WHERE id = :id""",
 )
 
 
-async def get_guest(db: Executor, *, id: uuid.UUID) -> GetGuestRow | None:
+async def get_guest(db: Executor, *, id: _uuid.UUID) -> GetGuestRow | None:
     """``GetGuest`` (:one) from queries/guests.sql."""
     return await db.one(GET_GUEST, (id,))
 
 
-class ListGuestsRow(msgspec.Struct, frozen=True):
+class ListGuestsRow(_msgspec.Struct, frozen=True):
     """A row of ``ListGuests``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     phone: str | None
     notes: str
     metadata: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
 def _list_guests_row(r: Sequence[Any]) -> ListGuestsRow:
@@ -239,7 +239,7 @@ LIMIT :page_limit::int8""",
 
 
 async def list_guests(
-    db: Executor, *, after_name: str, after_id: uuid.UUID, page_limit: int
+    db: Executor, *, after_name: str, after_id: _uuid.UUID, page_limit: int
 ) -> list[ListGuestsRow]:
     """Keyset pagination by (full_name, id): pass the last row's values to get the next page.
 
@@ -249,16 +249,16 @@ async def list_guests(
 
 
 def iter_list_guests(
-    db: Executor, *, after_name: str, after_id: uuid.UUID, page_limit: int, page_size: int = 500
+    db: Executor, *, after_name: str, after_id: _uuid.UUID, page_limit: int, page_size: int = 500
 ) -> AsyncIterator[ListGuestsRow]:
     """``list_guests`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_GUESTS, (after_name, after_id, page_limit), page_size=page_size)
 
 
-class SearchGuestsRow(msgspec.Struct, frozen=True):
+class SearchGuestsRow(_msgspec.Struct, frozen=True):
     """A row of ``SearchGuests``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     rank: float
@@ -320,17 +320,17 @@ def iter_search_guests(
     return db.stream(SEARCH_GUESTS, (query, max_results), page_size=page_size)
 
 
-class UpdateGuestContactRow(msgspec.Struct, frozen=True):
+class UpdateGuestContactRow(_msgspec.Struct, frozen=True):
     """A row of ``UpdateGuestContact``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     phone: str | None
     notes: str
     metadata: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
 def _update_guest_contact_row(r: Sequence[Any]) -> UpdateGuestContactRow:
@@ -383,7 +383,7 @@ RETURNING id, full_name, email, phone, notes, metadata, created_at, updated_at""
 
 
 async def update_guest_contact(
-    db: Executor, *, email: str | None, phone: str | None, notes: str, id: uuid.UUID
+    db: Executor, *, email: str | None, phone: str | None, notes: str, id: _uuid.UUID
 ) -> UpdateGuestContactRow | None:
     """``UpdateGuestContact`` (:one) from queries/guests.sql."""
     return await db.one(UPDATE_GUEST_CONTACT, (email, phone, notes, id))
@@ -400,6 +400,6 @@ DELETE_GUEST: Query[None] = Query(
 )
 
 
-async def delete_guest(db: Executor, *, id: uuid.UUID) -> int:
+async def delete_guest(db: Executor, *, id: _uuid.UUID) -> int:
     """``DeleteGuest`` (:execrows) from queries/guests.sql."""
     return await db.execrows(DELETE_GUEST, (id,))

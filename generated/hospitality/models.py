@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import enum
-import uuid
+import datetime as _datetime
+import decimal as _decimal
+import enum as _enum
+import uuid as _uuid
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 
@@ -26,7 +26,7 @@ __all__ = (
 )
 
 
-class BookingStatus(enum.StrEnum):
+class BookingStatus(_enum.StrEnum):
     """PostgreSQL enum ``public.booking_status``."""
 
     PENDING = "pending"
@@ -36,7 +36,7 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class RoomStatus(enum.StrEnum):
+class RoomStatus(_enum.StrEnum):
     """PostgreSQL enum ``public.room_status``."""
 
     AVAILABLE = "available"
@@ -45,7 +45,7 @@ class RoomStatus(enum.StrEnum):
     OUT_OF_SERVICE = "out-of-service"
 
 
-class UserRole(enum.StrEnum):
+class UserRole(_enum.StrEnum):
     """PostgreSQL enum ``public.user_role``."""
 
     OWNER = "owner"
@@ -54,104 +54,104 @@ class UserRole(enum.StrEnum):
     HOUSEKEEPING = "housekeeping"
 
 
-class Tenant(msgspec.Struct, frozen=True):
+class Tenant(_msgspec.Struct, frozen=True):
     """A row of ``public.tenants``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     slug: str
     name: str
     settings: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class User(msgspec.Struct, frozen=True):
+class User(_msgspec.Struct, frozen=True):
     """A row of ``public.users``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
     email: str
     display_name: str
     role: UserRole
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class Property(msgspec.Struct, frozen=True):
+class Property(_msgspec.Struct, frozen=True):
     """A row of ``public.properties``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
     code: str
     name: str
     city: str
     country: str | None
     timezone: str
     metadata: JsonValue
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class Room(msgspec.Struct, frozen=True):
+class Room(_msgspec.Struct, frozen=True):
     """A row of ``public.rooms``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
-    property_id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
+    property_id: _uuid.UUID
     number: str
     room_type: str
     capacity: int
-    nightly_rate: decimal.Decimal
+    nightly_rate: _decimal.Decimal
     status: RoomStatus
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class Guest(msgspec.Struct, frozen=True):
+class Guest(_msgspec.Struct, frozen=True):
     """A row of ``public.guests``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
     full_name: str
     email: str | None
     phone: str | None
     notes: str
     metadata: JsonValue
     search: str | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class Booking(msgspec.Struct, frozen=True):
+class Booking(_msgspec.Struct, frozen=True):
     """A row of ``public.bookings``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
     reference: str
-    property_id: uuid.UUID
-    room_id: uuid.UUID
-    guest_id: uuid.UUID
-    created_by: uuid.UUID | None
+    property_id: _uuid.UUID
+    room_id: _uuid.UUID
+    guest_id: _uuid.UUID
+    created_by: _uuid.UUID | None
     status: BookingStatus
-    check_in: datetime.date
-    check_out: datetime.date
+    check_in: _datetime.date
+    check_out: _datetime.date
     guests_count: int
-    total_amount: decimal.Decimal
+    total_amount: _decimal.Decimal
     currency: str
     metadata: JsonValue
-    deleted_at: datetime.datetime | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    deleted_at: _datetime.datetime | None
+    created_at: _datetime.datetime
+    updated_at: _datetime.datetime
 
 
-class ActivityLog(msgspec.Struct, frozen=True):
+class ActivityLog(_msgspec.Struct, frozen=True):
     """A row of ``public.activity_log``."""
 
-    tenant_id: uuid.UUID
-    id: uuid.UUID
-    author_id: uuid.UUID
+    tenant_id: _uuid.UUID
+    id: _uuid.UUID
+    author_id: _uuid.UUID
     action: str
     subject_type: str | None
-    subject_id: uuid.UUID | None
+    subject_id: _uuid.UUID | None
     details: JsonValue
-    created_at: datetime.datetime
+    created_at: _datetime.datetime

@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import uuid
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "CREATE_PROPERTY",
@@ -37,13 +37,13 @@ __all__ = (
 )
 
 
-def _property_row(r: Sequence[Any]) -> models.Property:
-    return models.Property(
+def _property_model(r: Sequence[Any]) -> _models.Property:
+    return _models.Property(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], _codecs.decode_json(r[7]), r[8], r[9]
     )
 
 
-CREATE_PROPERTY: Query[models.Property] = Query(
+CREATE_PROPERTY: Query[_models.Property] = Query(
     name="CreateProperty",
     command=Command.ONE,
     sql="""INSERT INTO properties (tenant_id, code, name, city, country, timezone)
@@ -71,8 +71,8 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Property,
-    from_record=_property_row,
+    row=_models.Property,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -91,12 +91,12 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
 
 async def create_property(
     db: Executor, *, code: str, name: str, city: str, country: str | None, timezone: str
-) -> models.Property | None:
+) -> _models.Property | None:
     """``CreateProperty`` (:one) from queries/properties.sql."""
     return await db.one(CREATE_PROPERTY, (code, name, city, country, timezone))
 
 
-GET_PROPERTY: Query[models.Property] = Query(
+GET_PROPERTY: Query[_models.Property] = Query(
     name="GetProperty",
     command=Command.ONE,
     sql="SELECT tenant_id, id, code, name, city, country, timezone, metadata, created_at, updated_at FROM properties WHERE id = $1",
@@ -114,8 +114,8 @@ GET_PROPERTY: Query[models.Property] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Property,
-    from_record=_property_row,
+    row=_models.Property,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -132,12 +132,12 @@ GET_PROPERTY: Query[models.Property] = Query(
 )
 
 
-async def get_property(db: Executor, *, id: uuid.UUID) -> models.Property | None:
+async def get_property(db: Executor, *, id: _uuid.UUID) -> _models.Property | None:
     """``GetProperty`` (:one) from queries/properties.sql."""
     return await db.one(GET_PROPERTY, (id,))
 
 
-LIST_PROPERTIES: Query[models.Property] = Query(
+LIST_PROPERTIES: Query[_models.Property] = Query(
     name="ListProperties",
     command=Command.MANY,
     sql="SELECT tenant_id, id, code, name, city, country, timezone, metadata, created_at, updated_at FROM properties ORDER BY code",
@@ -155,8 +155,8 @@ LIST_PROPERTIES: Query[models.Property] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Property,
-    from_record=_property_row,
+    row=_models.Property,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -173,17 +173,17 @@ LIST_PROPERTIES: Query[models.Property] = Query(
 )
 
 
-async def list_properties(db: Executor) -> list[models.Property]:
+async def list_properties(db: Executor) -> list[_models.Property]:
     """``ListProperties`` (:many) from queries/properties.sql."""
     return await db.many(LIST_PROPERTIES, ())
 
 
-def iter_list_properties(db: Executor, *, page_size: int = 500) -> AsyncIterator[models.Property]:
+def iter_list_properties(db: Executor, *, page_size: int = 500) -> AsyncIterator[_models.Property]:
     """``list_properties`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_PROPERTIES, (), page_size=page_size)
 
 
-UPDATE_PROPERTY: Query[models.Property] = Query(
+UPDATE_PROPERTY: Query[_models.Property] = Query(
     name="UpdateProperty",
     command=Command.ONE,
     sql="""UPDATE properties
@@ -212,8 +212,8 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Property,
-    from_record=_property_row,
+    row=_models.Property,
+    from_record=_property_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -231,8 +231,8 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
 
 
 async def update_property(
-    db: Executor, *, name: str, city: str, country: str | None, id: uuid.UUID
-) -> models.Property | None:
+    db: Executor, *, name: str, city: str, country: str | None, id: _uuid.UUID
+) -> _models.Property | None:
     """Renames and relocates a property; a NULL country clears it.
 
     (:one, queries/properties.sql)
@@ -240,10 +240,10 @@ async def update_property(
     return await db.one(UPDATE_PROPERTY, (name, city, country, id))
 
 
-class SetPropertyMetadataKeyRow(msgspec.Struct, frozen=True):
+class SetPropertyMetadataKeyRow(_msgspec.Struct, frozen=True):
     """A row of ``SetPropertyMetadataKey``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     metadata: JsonValue
 
 
@@ -284,7 +284,7 @@ RETURNING id, metadata""",
 
 
 async def set_property_metadata_key(
-    db: Executor, *, key: str, value: JsonValue, id: uuid.UUID
+    db: Executor, *, key: str, value: JsonValue, id: _uuid.UUID
 ) -> SetPropertyMetadataKeyRow | None:
     """Sets one top-level key of the metadata document (jsonb_set).
 
@@ -293,10 +293,10 @@ async def set_property_metadata_key(
     return await db.one(SET_PROPERTY_METADATA_KEY, (key, _codecs.encode_json(value), id))
 
 
-class GetPropertyMetadataKeyRow(msgspec.Struct, frozen=True):
+class GetPropertyMetadataKeyRow(_msgspec.Struct, frozen=True):
     """A row of ``GetPropertyMetadataKey``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     value: JsonValue | None
 
 
@@ -328,7 +328,7 @@ GET_PROPERTY_METADATA_KEY: Query[GetPropertyMetadataKeyRow] = Query(
 
 
 async def get_property_metadata_key(
-    db: Executor, *, key: str, id: uuid.UUID
+    db: Executor, *, key: str, id: _uuid.UUID
 ) -> GetPropertyMetadataKeyRow | None:
     """One key of the metadata document; NULL when absent.
 
@@ -348,6 +348,6 @@ DELETE_PROPERTY: Query[None] = Query(
 )
 
 
-async def delete_property(db: Executor, *, id: uuid.UUID) -> int:
+async def delete_property(db: Executor, *, id: _uuid.UUID) -> int:
     """``DeleteProperty`` (:execrows) from queries/properties.sql."""
     return await db.execrows(DELETE_PROPERTY, (id,))

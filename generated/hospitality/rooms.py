@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import decimal
-import uuid
+import decimal as _decimal
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "COUNT_ROOMS_BY_STATUS",
@@ -38,16 +38,16 @@ __all__ = (
     "set_room_status",
 )
 
-_ROOM_STATUS_BY_LABEL: dict[str, models.RoomStatus] = {m.value: m for m in models.RoomStatus}
+_ROOM_STATUS_BY_LABEL: dict[str, _models.RoomStatus] = {m.value: m for m in _models.RoomStatus}
 
 
-def _room_row(r: Sequence[Any]) -> models.Room:
-    return models.Room(
+def _room_model(r: Sequence[Any]) -> _models.Room:
+    return _models.Room(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], _ROOM_STATUS_BY_LABEL[r[7]], r[8], r[9]
     )
 
 
-CREATE_ROOM: Query[models.Room] = Query(
+CREATE_ROOM: Query[_models.Room] = Query(
     name="CreateRoom",
     command=Command.ONE,
     sql="""INSERT INTO rooms (tenant_id, property_id, number, room_type, capacity, nightly_rate, status)
@@ -78,8 +78,8 @@ RETURNING tenant_id, id, property_id, number, room_type, capacity, nightly_rate,
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Room,
-    from_record=_room_row,
+    row=_models.Room,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -99,20 +99,20 @@ RETURNING tenant_id, id, property_id, number, room_type, capacity, nightly_rate,
 async def create_room(
     db: Executor,
     *,
-    property_id: uuid.UUID,
+    property_id: _uuid.UUID,
     number: str,
     room_type: str,
     capacity: int,
-    nightly_rate: decimal.Decimal,
-    status: models.RoomStatus,
-) -> models.Room | None:
+    nightly_rate: _decimal.Decimal,
+    status: _models.RoomStatus,
+) -> _models.Room | None:
     """``CreateRoom`` (:one) from queries/rooms.sql."""
     return await db.one(
         CREATE_ROOM, (property_id, number, room_type, capacity, nightly_rate, status)
     )
 
 
-GET_ROOM: Query[models.Room] = Query(
+GET_ROOM: Query[_models.Room] = Query(
     name="GetRoom",
     command=Command.ONE,
     sql="SELECT tenant_id, id, property_id, number, room_type, capacity, nightly_rate, status, created_at, updated_at FROM rooms WHERE id = $1",
@@ -130,8 +130,8 @@ GET_ROOM: Query[models.Room] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Room,
-    from_record=_room_row,
+    row=_models.Room,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -148,12 +148,12 @@ GET_ROOM: Query[models.Room] = Query(
 )
 
 
-async def get_room(db: Executor, *, id: uuid.UUID) -> models.Room | None:
+async def get_room(db: Executor, *, id: _uuid.UUID) -> _models.Room | None:
     """``GetRoom`` (:one) from queries/rooms.sql."""
     return await db.one(GET_ROOM, (id,))
 
 
-LIST_ROOMS_BY_PROPERTY: Query[models.Room] = Query(
+LIST_ROOMS_BY_PROPERTY: Query[_models.Room] = Query(
     name="ListRoomsByProperty",
     command=Command.MANY,
     sql="SELECT tenant_id, id, property_id, number, room_type, capacity, nightly_rate, status, created_at, updated_at FROM rooms WHERE property_id = $1 ORDER BY number",
@@ -171,8 +171,8 @@ LIST_ROOMS_BY_PROPERTY: Query[models.Room] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Room,
-    from_record=_room_row,
+    row=_models.Room,
+    from_record=_room_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -189,33 +189,33 @@ LIST_ROOMS_BY_PROPERTY: Query[models.Room] = Query(
 )
 
 
-async def list_rooms_by_property(db: Executor, *, property_id: uuid.UUID) -> list[models.Room]:
+async def list_rooms_by_property(db: Executor, *, property_id: _uuid.UUID) -> list[_models.Room]:
     """``ListRoomsByProperty`` (:many) from queries/rooms.sql."""
     return await db.many(LIST_ROOMS_BY_PROPERTY, (property_id,))
 
 
 def iter_list_rooms_by_property(
-    db: Executor, *, property_id: uuid.UUID, page_size: int = 500
-) -> AsyncIterator[models.Room]:
+    db: Executor, *, property_id: _uuid.UUID, page_size: int = 500
+) -> AsyncIterator[_models.Room]:
     """``list_rooms_by_property`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_ROOMS_BY_PROPERTY, (property_id,), page_size=page_size)
 
 
-class ListRoomsWithPropertyRow(msgspec.Struct, frozen=True):
+class ListRoomsWithPropertyRow(_msgspec.Struct, frozen=True):
     """A row of ``ListRoomsWithProperty``."""
 
-    room: models.Room
-    property: models.Property
+    room: _models.Room
+    property: _models.Property
 
 
 def _list_rooms_with_property_row(r: Sequence[Any]) -> ListRoomsWithPropertyRow:
     return ListRoomsWithPropertyRow(
-        models.Room(
+        _models.Room(
             r[0], r[1], r[2], r[3], r[4], r[5], r[6], _ROOM_STATUS_BY_LABEL[r[7]], r[8], r[9]
         )
         if r[0] is not None
         else _codecs.absent_embed("ListRoomsWithProperty", "room"),
-        models.Property(
+        _models.Property(
             r[10],
             r[11],
             r[12],
@@ -324,15 +324,15 @@ SET_ROOM_STATUS: Query[None] = Query(
 )
 
 
-async def set_room_status(db: Executor, *, status: models.RoomStatus, id: uuid.UUID) -> None:
+async def set_room_status(db: Executor, *, status: _models.RoomStatus, id: _uuid.UUID) -> None:
     """``SetRoomStatus`` (:exec) from queries/rooms.sql."""
     await db.exec(SET_ROOM_STATUS, (status, id))
 
 
-class CountRoomsByStatusRow(msgspec.Struct, frozen=True):
+class CountRoomsByStatusRow(_msgspec.Struct, frozen=True):
     """A row of ``CountRoomsByStatus``."""
 
-    status: models.RoomStatus
+    status: _models.RoomStatus
     rooms: int
 
 
@@ -383,6 +383,6 @@ DELETE_ROOM: Query[None] = Query(
 )
 
 
-async def delete_room(db: Executor, *, id: uuid.UUID) -> int:
+async def delete_room(db: Executor, *, id: _uuid.UUID) -> int:
     """``DeleteRoom`` (:execrows) from queries/rooms.sql."""
     return await db.execrows(DELETE_ROOM, (id,))

@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import uuid
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import msgspec
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "CREATE_TENANT",
@@ -36,11 +36,11 @@ __all__ = (
 )
 
 
-def _tenant_row(r: Sequence[Any]) -> models.Tenant:
-    return models.Tenant(r[0], r[1], r[2], _codecs.decode_json(r[3]), r[4], r[5])
+def _tenant_model(r: Sequence[Any]) -> _models.Tenant:
+    return _models.Tenant(r[0], r[1], r[2], _codecs.decode_json(r[3]), r[4], r[5])
 
 
-CREATE_TENANT: Query[models.Tenant] = Query(
+CREATE_TENANT: Query[_models.Tenant] = Query(
     name="CreateTenant",
     command=Command.ONE,
     sql="""INSERT INTO tenants (slug, name, settings)
@@ -64,8 +64,8 @@ RETURNING id, slug, name, settings, created_at, updated_at""",
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Tenant,
-    from_record=_tenant_row,
+    row=_models.Tenant,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -80,7 +80,7 @@ RETURNING id, slug, name, settings, created_at, updated_at""",
 
 async def create_tenant(
     db: Executor, *, slug: str, name: str, settings: JsonValue
-) -> models.Tenant | None:
+) -> _models.Tenant | None:
     """Registers a tenant (admin lane: the tenant role may not insert tenants).
 
     (:one, queries/tenants.sql)
@@ -88,7 +88,7 @@ async def create_tenant(
     return await db.one(CREATE_TENANT, (slug, name, _codecs.encode_json(settings)))
 
 
-GET_TENANT: Query[models.Tenant] = Query(
+GET_TENANT: Query[_models.Tenant] = Query(
     name="GetTenant",
     command=Command.ONE,
     sql="SELECT id, slug, name, settings, created_at, updated_at FROM tenants WHERE id = $1",
@@ -102,8 +102,8 @@ GET_TENANT: Query[models.Tenant] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Tenant,
-    from_record=_tenant_row,
+    row=_models.Tenant,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -116,7 +116,7 @@ GET_TENANT: Query[models.Tenant] = Query(
 )
 
 
-async def get_tenant(db: Executor, *, id: uuid.UUID) -> models.Tenant | None:
+async def get_tenant(db: Executor, *, id: _uuid.UUID) -> _models.Tenant | None:
     """On the tenant lane RLS shows only the current tenant's own row.
 
     (:one, queries/tenants.sql)
@@ -124,7 +124,7 @@ async def get_tenant(db: Executor, *, id: uuid.UUID) -> models.Tenant | None:
     return await db.one(GET_TENANT, (id,))
 
 
-GET_TENANT_BY_SLUG: Query[models.Tenant] = Query(
+GET_TENANT_BY_SLUG: Query[_models.Tenant] = Query(
     name="GetTenantBySlug",
     command=Command.ONE,
     sql="SELECT id, slug, name, settings, created_at, updated_at FROM tenants WHERE slug = $1",
@@ -138,8 +138,8 @@ GET_TENANT_BY_SLUG: Query[models.Tenant] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Tenant,
-    from_record=_tenant_row,
+    row=_models.Tenant,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -152,12 +152,12 @@ GET_TENANT_BY_SLUG: Query[models.Tenant] = Query(
 )
 
 
-async def get_tenant_by_slug(db: Executor, *, slug: str) -> models.Tenant | None:
+async def get_tenant_by_slug(db: Executor, *, slug: str) -> _models.Tenant | None:
     """``GetTenantBySlug`` (:one) from queries/tenants.sql."""
     return await db.one(GET_TENANT_BY_SLUG, (slug,))
 
 
-LIST_TENANTS: Query[models.Tenant] = Query(
+LIST_TENANTS: Query[_models.Tenant] = Query(
     name="ListTenants",
     command=Command.MANY,
     sql="SELECT id, slug, name, settings, created_at, updated_at FROM tenants ORDER BY slug",
@@ -171,8 +171,8 @@ LIST_TENANTS: Query[models.Tenant] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.Tenant,
-    from_record=_tenant_row,
+    row=_models.Tenant,
+    from_record=_tenant_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         None,
@@ -185,7 +185,7 @@ LIST_TENANTS: Query[models.Tenant] = Query(
 )
 
 
-async def list_tenants(db: Executor) -> list[models.Tenant]:
+async def list_tenants(db: Executor) -> list[_models.Tenant]:
     """Every tenant, by slug (admin lane; a tenant sees only itself).
 
     (:many, queries/tenants.sql)
@@ -193,7 +193,7 @@ async def list_tenants(db: Executor) -> list[models.Tenant]:
     return await db.many(LIST_TENANTS, ())
 
 
-def iter_list_tenants(db: Executor, *, page_size: int = 500) -> AsyncIterator[models.Tenant]:
+def iter_list_tenants(db: Executor, *, page_size: int = 500) -> AsyncIterator[_models.Tenant]:
     """``list_tenants`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_TENANTS, (), page_size=page_size)
 
@@ -212,15 +212,15 @@ RENAME_TENANT: Query[None] = Query(
 )
 
 
-async def rename_tenant(db: Executor, *, name: str, id: uuid.UUID) -> int:
+async def rename_tenant(db: Executor, *, name: str, id: _uuid.UUID) -> int:
     """``RenameTenant`` (:execrows) from queries/tenants.sql."""
     return await db.execrows(RENAME_TENANT, (name, id))
 
 
-class MergeTenantSettingsRow(msgspec.Struct, frozen=True):
+class MergeTenantSettingsRow(_msgspec.Struct, frozen=True):
     """A row of ``MergeTenantSettings``."""
 
-    id: uuid.UUID
+    id: _uuid.UUID
     settings: JsonValue
 
 
@@ -256,7 +256,7 @@ RETURNING id, settings""",
 
 
 async def merge_tenant_settings(
-    db: Executor, *, patch: JsonValue, id: uuid.UUID
+    db: Executor, *, patch: JsonValue, id: _uuid.UUID
 ) -> MergeTenantSettingsRow | None:
     """Shallow-merges a JSON object into the settings document.
 
@@ -276,6 +276,6 @@ DELETE_TENANT: Query[None] = Query(
 )
 
 
-async def delete_tenant(db: Executor, *, id: uuid.UUID) -> int:
+async def delete_tenant(db: Executor, *, id: _uuid.UUID) -> int:
     """``DeleteTenant`` (:execrows) from queries/tenants.sql."""
     return await db.execrows(DELETE_TENANT, (id,))

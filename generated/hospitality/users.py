@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import uuid
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -11,7 +11,7 @@ from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "CREATE_USER",
@@ -29,14 +29,14 @@ __all__ = (
     "update_user_role",
 )
 
-_USER_ROLE_BY_LABEL: dict[str, models.UserRole] = {m.value: m for m in models.UserRole}
+_USER_ROLE_BY_LABEL: dict[str, _models.UserRole] = {m.value: m for m in _models.UserRole}
 
 
-def _user_row(r: Sequence[Any]) -> models.User:
-    return models.User(r[0], r[1], r[2], r[3], _USER_ROLE_BY_LABEL[r[4]], r[5], r[6])
+def _user_model(r: Sequence[Any]) -> _models.User:
+    return _models.User(r[0], r[1], r[2], r[3], _USER_ROLE_BY_LABEL[r[4]], r[5], r[6])
 
 
-CREATE_USER: Query[models.User] = Query(
+CREATE_USER: Query[_models.User] = Query(
     name="CreateUser",
     command=Command.ONE,
     sql="""INSERT INTO users (tenant_id, email, display_name, role)
@@ -59,8 +59,8 @@ RETURNING tenant_id, id, email, display_name, role, created_at, updated_at""",
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.User,
-    from_record=_user_row,
+    row=_models.User,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -75,8 +75,8 @@ RETURNING tenant_id, id, email, display_name, role, created_at, updated_at""",
 
 
 async def create_user(
-    db: Executor, *, email: str, display_name: str, role: models.UserRole
-) -> models.User | None:
+    db: Executor, *, email: str, display_name: str, role: _models.UserRole
+) -> _models.User | None:
     """Adds a user to the current tenant (tenant_id comes from the transaction's context).
 
     (:one, queries/users.sql)
@@ -84,7 +84,7 @@ async def create_user(
     return await db.one(CREATE_USER, (email, display_name, role))
 
 
-GET_USER: Query[models.User] = Query(
+GET_USER: Query[_models.User] = Query(
     name="GetUser",
     command=Command.ONE,
     sql="SELECT tenant_id, id, email, display_name, role, created_at, updated_at FROM users WHERE id = $1",
@@ -99,8 +99,8 @@ GET_USER: Query[models.User] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.User,
-    from_record=_user_row,
+    row=_models.User,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -114,12 +114,12 @@ GET_USER: Query[models.User] = Query(
 )
 
 
-async def get_user(db: Executor, *, id: uuid.UUID) -> models.User | None:
+async def get_user(db: Executor, *, id: _uuid.UUID) -> _models.User | None:
     """``GetUser`` (:one) from queries/users.sql."""
     return await db.one(GET_USER, (id,))
 
 
-GET_USER_BY_EMAIL: Query[models.User] = Query(
+GET_USER_BY_EMAIL: Query[_models.User] = Query(
     name="GetUserByEmail",
     command=Command.ONE,
     sql="SELECT tenant_id, id, email, display_name, role, created_at, updated_at FROM users WHERE email = $1",
@@ -134,8 +134,8 @@ GET_USER_BY_EMAIL: Query[models.User] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.User,
-    from_record=_user_row,
+    row=_models.User,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -149,7 +149,7 @@ GET_USER_BY_EMAIL: Query[models.User] = Query(
 )
 
 
-async def get_user_by_email(db: Executor, *, email: str) -> models.User | None:
+async def get_user_by_email(db: Executor, *, email: str) -> _models.User | None:
     """Case-insensitive (citext) lookup.
 
     (:one, queries/users.sql)
@@ -157,7 +157,7 @@ async def get_user_by_email(db: Executor, *, email: str) -> models.User | None:
     return await db.one(GET_USER_BY_EMAIL, (email,))
 
 
-LIST_USERS: Query[models.User] = Query(
+LIST_USERS: Query[_models.User] = Query(
     name="ListUsers",
     command=Command.MANY,
     sql="SELECT tenant_id, id, email, display_name, role, created_at, updated_at FROM users ORDER BY email",
@@ -172,8 +172,8 @@ LIST_USERS: Query[models.User] = Query(
         Column(name="created_at", pg_type="timestamptz", nullable=False),
         Column(name="updated_at", pg_type="timestamptz", nullable=False),
     ),
-    row=models.User,
-    from_record=_user_row,
+    row=_models.User,
+    from_record=_user_model,
     data_api_decoders=(
         _codecs.decode_uuid,
         _codecs.decode_uuid,
@@ -187,12 +187,12 @@ LIST_USERS: Query[models.User] = Query(
 )
 
 
-async def list_users(db: Executor) -> list[models.User]:
+async def list_users(db: Executor) -> list[_models.User]:
     """``ListUsers`` (:many) from queries/users.sql."""
     return await db.many(LIST_USERS, ())
 
 
-def iter_list_users(db: Executor, *, page_size: int = 500) -> AsyncIterator[models.User]:
+def iter_list_users(db: Executor, *, page_size: int = 500) -> AsyncIterator[_models.User]:
     """``list_users`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(LIST_USERS, (), page_size=page_size)
 
@@ -211,7 +211,7 @@ UPDATE_USER_ROLE: Query[None] = Query(
 )
 
 
-async def update_user_role(db: Executor, *, role: models.UserRole, id: uuid.UUID) -> ExecResult:
+async def update_user_role(db: Executor, *, role: _models.UserRole, id: _uuid.UUID) -> ExecResult:
     """``UpdateUserRole`` (:execresult) from queries/users.sql."""
     return ExecResult(rows_affected=await db.execrows(UPDATE_USER_ROLE, (role, id)))
 
@@ -227,6 +227,6 @@ DELETE_USER: Query[None] = Query(
 )
 
 
-async def delete_user(db: Executor, *, id: uuid.UUID) -> int:
+async def delete_user(db: Executor, *, id: _uuid.UUID) -> int:
     """``DeleteUser`` (:execrows) from queries/users.sql."""
     return await db.execrows(DELETE_USER, (id,))

@@ -21,18 +21,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
+import asyncpg
 import msgspec
 
 from tenantdb.errors import UnsupportedQueryError
 
 __all__ = (
     "JsonValue",
+    "Range",
     "absent_embed",
     "array_decoder",
     "array_literal",
     "decode_cidr",
     "decode_date",
     "decode_float4",
+    "decode_hstore",
     "decode_inet",
     "decode_json",
     "decode_numeric",
@@ -40,12 +43,19 @@ __all__ = (
     "decode_timestamp",
     "decode_timestamptz",
     "decode_uuid",
+    "decode_vector",
+    "encode_hstore",
     "encode_json",
     "encode_json_array",
+    "encode_vector",
     "map_array",
+    "range_decoder",
+    "range_literal",
 )
 
 if TYPE_CHECKING:
+    from asyncpg import Range
+
     JsonValue: TypeAlias = (
         str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
     )
@@ -54,6 +64,16 @@ else:
     # generated Structs); Python 3.11 has no recursive runtime aliases, so nesting is Any.
     JsonValue = str | int | float | bool | list[Any] | dict[str, Any] | None
 """Any JSON document, decoded to plain Python values (what a jsonb column holds by default)."""
+
+if not TYPE_CHECKING:
+
+    class Range:
+        """``Range[int]`` in a generated annotation: ``asyncpg.Range`` for mypy, and at run
+        time (``typing.get_type_hints``) ``asyncpg.Range`` itself, which is not generic."""
+
+        def __class_getitem__(cls, item: object) -> type:
+            return asyncpg.Range
+
 
 _json_encode = msgspec.json.encode
 
@@ -212,3 +232,109 @@ def map_array(convert: Callable[[Any], Any], value: list[Any] | None) -> list[An
         None if v is None else map_array(convert, v) if isinstance(v, list) else convert(v)
         for v in value
     ]
+
+
+# -- extension and range types (text forms) --------------------------------------------------
+
+
+def range_decoder(element: Callable[[str], Any] | None) -> Callable[[str | None], Any]:
+    """A range's text form (``[1,10)``, ``empty``, ``(,"2026-01-01 00:00:00"]``: what the Data
+    API returns) -> ``asyncpg.Range`` with bounds decoded by ``element`` (as asyncpg returns)."""
+
+    def decode(value: str | None) -> Any:
+        if value is None:
+            return None
+        if value == "empty":
+            return asyncpg.Range(empty=True)
+        lower, upper = _range_bounds(value[1:-1])
+        conv = element or (lambda x: x)
+        return asyncpg.Range(
+            None if lower is None else conv(lower),
+            None if upper is None else conv(upper),
+            lower_inc=value[0] == "[",
+            upper_inc=value[-1] == "]",
+        )
+
+    return decode
+
+
+def _range_bounds(inner: str) -> tuple[str | None, str | None]:
+    bounds: list[str | None] = []
+    i, n = 0, len(inner)
+    while len(bounds) < 2:
+        if i < n and inner[i] == '"':
+            j, text = i + 1, []
+            while j < n and inner[j] != '"':
+                if inner[j] == "\\" and j + 1 < n:
+                    j += 1
+                text.append(inner[j])
+                j += 1
+            bounds.append("".join(text))
+            i = j + 2  # closing quote and comma
+        else:
+            j = inner.find(",", i)
+            j = n if j < 0 else j
+            bounds.append(inner[i:j] or None)
+            i = j + 1
+    return bounds[0], bounds[1]
+
+
+def range_literal(value: Any) -> str | None:
+    """An ``asyncpg.Range`` (or None) as range text for the Data API (the SQL casts it)."""
+    if value is None:
+        return None
+    if value.isempty:
+        return "empty"
+    lo = "" if value.lower is None else '"' + _element_text(value.lower) + '"'
+    hi = "" if value.upper is None else '"' + _element_text(value.upper) + '"'
+    return ("[" if value.lower_inc else "(") + lo + "," + hi + ("]" if value.upper_inc else ")")
+
+
+def decode_hstore(value: str) -> dict[str, str | None]:
+    """hstore text (``"a"=>"1", "b"=>NULL``) -> dict (asyncpg returns the text form)."""
+    out: dict[str, str | None] = {}
+    i, n = 0, len(value)
+    while i < n:
+        key, i = _hstore_token(value, i)
+        i = value.index("=>", i) + 2
+        val, i = _hstore_token(value, i)
+        out[key or ""] = val
+        comma = value.find(",", i)
+        i = n if comma < 0 else comma + 1
+    return out
+
+
+def _hstore_token(text: str, i: int) -> tuple[str | None, int]:
+    while text[i] == " ":
+        i += 1
+    if text[i] != '"':
+        end = i
+        while end < len(text) and text[end] not in ",= ":
+            end += 1
+        word = text[i:end]
+        return (None if word.upper() == "NULL" else word), end
+    out, i = [], i + 1
+    while text[i] != '"':
+        if text[i] == "\\":
+            i += 1
+        out.append(text[i])
+        i += 1
+    return "".join(out), i + 1
+
+
+def encode_hstore(value: dict[str, str | None]) -> str:
+    """A dict as hstore text (both lanes bind it as text; the SQL casts it)."""
+
+    def quote(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return ", ".join(f"{quote(k)}=>{'NULL' if v is None else quote(v)}" for k, v in value.items())
+
+
+def decode_vector(value: str) -> list[float]:
+    """pgvector text (``[1,2.5]``) -> list of floats."""
+    return [float(x) for x in value[1:-1].split(",")] if value != "[]" else []
+
+
+def encode_vector(value: Sequence[float]) -> str:
+    return "[" + ",".join(repr(float(x)) for x in value) + "]"

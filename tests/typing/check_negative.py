@@ -33,6 +33,7 @@ NEGATIVE = [
      "arg-type"),
     ("    b = await bookings.get_booking(db, id=uuid.uuid4())\n    b.status", "union-attr"),
     ("    r = await bookings.count_bookings(db)\n    assert r\n    r.nope", "attr-defined"),
+    ("    n: str | None = await bookings.count_bookings(db)", "assignment"),
     ("    await bookings.update_booking_statuses(db, [(models.BookingStatus.PENDING, 1)])",
      "list-item"),
     ("    n: str = await bookings.soft_delete_booking(db, id=uuid.uuid4())", "assignment"),

@@ -6,11 +6,22 @@ Errors are collected (all of them, each naming the query and file) and raised to
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from tenantdb._sqllex import tokenize
+from tenantdb._sqllex import SqlLexError, split_statements, tokenize
 from tenantdb.codegen import _request as rq
-from tenantdb.codegen._names import class_name, const_name, enum_members, ident, singular, snake
+from tenantdb.codegen._names import (
+    class_name,
+    const_name,
+    enum_members,
+    ident,
+    module_name,
+    safe,
+    singular,
+    snake,
+)
 from tenantdb.codegen._options import Override, PluginOptions
 from tenantdb.codegen._types import BUILTINS, PgType, TypeSpec, canonical
 
@@ -21,6 +32,7 @@ _COMMANDS = frozenset(
     {"one", "many", "exec", "execrows", "execresult", "copyfrom", "batchexec", "batchone",
      "batchmany"}
 )  # fmt: skip
+_ROW_COMMANDS = frozenset({"one", "many", "batchone", "batchmany"})
 
 
 class CodegenError(Exception):
@@ -58,6 +70,14 @@ class FieldDef:
     table_col: tuple[str, str] | None = None
     enum_map: tuple[str, str] | None = None
     """(constant, enum class) of the label -> member dict the conversion uses."""
+    data_api_encode: str | None = None
+    source_table: tuple[str, str] | None = None
+    """(schema, table) the column is read from, per sqlc (model reuse needs it)."""
+    unknown: str | None = None
+    """Why the type has no Python mapping; an error for any query that uses the field."""
+    void: bool = False
+    sql_name: str = ""
+    """The parameter's name in sqlc's terms (column or ``sqlc.arg`` name, else ``dollar_n``)."""
 
 
 @dataclass
@@ -85,6 +105,11 @@ class QueryDef:
     unsupported: str | None
     copy_table: str | None = None
     copy_columns: list[str] = field(default_factory=list)
+    scalar: bool = False
+    """One non-embedded result column: functions return its value, not a Row."""
+    location: str = ""
+    """``queries/x.sql:12:1``: where the query's ``-- name:`` line is."""
+    module: str = ""
 
 
 @dataclass
@@ -95,6 +120,8 @@ class Build:
     files: dict[str, list[QueryDef]]
     imports: set[str] = field(default_factory=set)
     """Modules that override types need (``import x``)."""
+    async_querier: bool = False
+    query_parameter_limit: int = 4
 
 
 class _Resolver:
@@ -117,6 +144,7 @@ class _Resolver:
                 cls = class_name(*self._qual(s.name), e.name)
                 self.enums[pg] = EnumDef(pg, cls, list(e.vals), enum_members(list(e.vals)))
         self.imports: set[str] = set()
+        self.derived = _derived_tables(req.settings.schema, self.default_schema)
         self.tables: dict[PgType, TableDef] = {}
         for s in schemas:
             for t in s.tables:
@@ -130,6 +158,7 @@ class _Resolver:
         cls = class_name(*self._qual(schema), singular(t.rel.name))
         where = f"table {pg.dotted()}"
         fields = [self.field(c, where, table=(schema, t.rel.name)) for c in t.columns]
+        _dedupe(fields)
         self.tables[pg] = TableDef(pg, cls, fields)
 
     # -- types ---------------------------------------------------------------------------
@@ -160,20 +189,25 @@ class _Resolver:
         *,
         table: tuple[str, str] | None = None,
         computed: bool = False,
+        param: bool = False,
     ) -> FieldDef:
         """``computed``: a result column no table backs (an expression). sqlc reports those
         NOT NULL whatever they are (``sum``, ``max``, ``nullif``, ``->>``, ``opt + 1``,
-        scalar subqueries all can be NULL), so they are nullable unless the alias says ``!``."""
+        scalar subqueries all can be NULL), so they are nullable unless the alias says ``!``.
+        Columns of tables made by CREATE TABLE AS / materialized views are nullable (sqlc
+        copies NOT NULL from the source; PostgreSQL does not)."""
         label = col.name
         name = label
-        nullable = computed or not col.not_null
-        if name.endswith(("?", "!")):
-            nullable, name = name.endswith("?"), name[:-1]
         table_col = None
         if table is not None:
             table_col = table
         elif col.table is not None and col.table.name and (col.original_name or col.name):
             table_col = (col.table.schema or self.default_schema, col.table.name)
+        nullable = computed or not col.not_null
+        if not param and table_col is not None and table_col in self.derived:
+            nullable = True
+        if name.endswith(("?", "!")):
+            nullable, name = name.endswith("?"), name[:-1]
         col_name = col.original_name or name
         pg = self.pg_type(col)
         ov = self._override(pg, table_col, col_name)
@@ -182,6 +216,7 @@ class _Resolver:
         py_name = ident(self.opts.rename.get(name, name))
         f = FieldDef(py_name, label, pg, col.array_dims, nullable, "object")
         f.table_col = (table_col[1], col_name) if table_col else None
+        f.source_table = table_col
         self._resolve_type(f, ov, where)
         return f
 
@@ -193,12 +228,19 @@ class _Resolver:
             f.cast = spec.hint is None or spec.cast_after_hint
             if not spec.data_api:
                 f.unsupported = f"type {f.pg.name}"
+            f.data_api_encode = spec.data_api_encode
         is_json = spec is not None and spec.record == "json"
         if is_json:
             f.encode = "_codecs.encode_json"
+        elif spec is not None and spec.encode:
+            f.encode = spec.encode
         base = self._base_type(f, ov, spec, enum, where)
         if f.array_dims:
             base = self._array(f, base)
+        if spec is not None and f.pg.name == "void" and not f.array_dims:
+            f.void = True
+            f.annotation = "None"
+            return
         f.annotation = f"{base} | None" if f.nullable else base
 
     def _base_type(
@@ -213,25 +255,33 @@ class _Resolver:
         is_json = spec is not None and spec.record == "json"
         if spec is not None and spec.text and not is_json:
             f.decoder = f"_codecs.decode_{spec.text}"
+        elif spec is not None and spec.decoder:
+            f.decoder = spec.decoder
         if ov is not None and ov.python_type is not None:
-            self._import_for(ov)
-            t = ov.python_type
+            t = self._import_for(ov)
             if is_json:
-                f.convert = f"msgspec.json.decode({{v}}, type={t})"
+                f.convert = f"_msgspec.json.decode({{v}}, type={t})"
             else:
-                f.convert = f"msgspec.convert({{v}}, {t}, strict=False)"
+                f.convert = f"_msgspec.convert({{v}}, {t}, strict=False)"
+            f.encode = "_codecs.encode_json" if is_json else None
+            f.data_api_encode = None if f.decoder is None else f.data_api_encode
             return t
         if enum is not None:
             const = f"_{const_name(enum.cls)}_BY_LABEL"
             f.enum_map = (const, enum.cls)
             f.convert = f"{const}[{{v}}]"
-            return f"models.{enum.cls}"
+            return f"_models.{enum.cls}"
         if spec is not None:
-            f.convert = "_codecs.decode_json({v})" if is_json else None
+            f.convert = "_codecs.decode_json({v})" if is_json else spec.convert
             return spec.py
-        self.errors.append(
-            f"{where}: column or parameter {f.label!r} has PostgreSQL type "
-            f"{f.pg.dotted()!r}, which tenantdb does not know; add an override "
+        if f.pg.name in self.user_types.get(f.pg.schema, ()):
+            # A composite type: asyncpg returns an asyncpg.Record (sqlc-gen-go: interface{}).
+            # An override names a Struct to convert it into (msgspec.convert).
+            f.unsupported = f"composite type {f.pg.dotted()}"
+            return "Any"
+        f.unknown = (
+            f"column or parameter {f.label!r} has PostgreSQL type "
+            f"{f.pg.dotted()!r}, which tenantdb does not map; add an override "
             f"{{db_type: {f.pg.dotted()}, python_type: ...}} to the plugin options"
         )
         return "object"
@@ -246,21 +296,33 @@ class _Resolver:
             f.decoder = f"_codecs.array_decoder({f.decoder})"
         f.hint = None
         f.cast = True
-        if f.encode is not None:
+        if f.encode == "_codecs.encode_json":
             f.encode = "_codecs.encode_json_array"
+        elif f.encode is not None or f.data_api_encode is not None:
+            f.unknown = f.unknown or (
+                f"column or parameter {f.label!r}: arrays of {f.pg.dotted()} are not "
+                f"supported; add an override {{db_type: {f.pg.dotted()}, python_type: ...}}"
+            )
         if f.array_dims > 1:
             f.unsupported = f"{f.array_dims}-dimensional array"
         return base
 
-    def _import_for(self, ov: Override) -> None:
-        if ov.import_:
-            self.imports.add(ov.import_)
-        elif ov.python_type and "." in ov.python_type:
-            self.imports.add(ov.python_type.rsplit(".", 1)[0])
+    def _import_for(self, ov: Override) -> str:
+        """Import the override's module under an alias; the annotation, spelled with it."""
+        t = ov.python_type or "object"
+        modules = [ov.import_] if ov.import_ else []
+        if not modules and "." in t:
+            modules = [t.rsplit(".", 1)[0]]
+        for mod in modules:
+            alias = "_" + mod.replace(".", "_")
+            self.imports.add(mod)
+            t = re.sub(rf"(?<![\w.]){re.escape(mod)}\.", f"{alias}.", t)
+        return t
 
     # -- queries -------------------------------------------------------------------------
-    def query(self, q: rq.Query, source: str) -> QueryDef | None:
-        where = f"query {q.name} ({source})"
+    def query(self, q: rq.Query, source: str, loc: str) -> QueryDef | None:
+        where = f"{loc}: query {q.name}"
+        n_errors = len(self.errors)
         cmd = q.cmd.lstrip(":")
         if cmd == "execlastid":
             self.errors.append(
@@ -277,24 +339,46 @@ class _Resolver:
                 f"`col = ANY(@ids::type[])` instead"
             )
             return None
+        if cmd in _ROW_COMMANDS and not q.columns:
+            self.errors.append(
+                f"{where}: :{cmd} returns no columns (an empty select list, or `*` over "
+                f"something with no columns, such as `SELECT * FROM CURRENT_DATE`); name the "
+                f"columns to return, or use :exec"
+            )
+            return None
         directives, doc = _split_comments(q.comments)
         params = self._params(q, where)
         fields = self._fields(q, where, directives)
-        return self._query_def(q, cmd=cmd, source=source, params=params, fields=fields, doc=doc)
+        for f in [*params, *_flat(fields)]:
+            if f.unknown is not None:
+                self.errors.append(f"{where}: {f.unknown}")
+        if len(self.errors) > n_errors:
+            return None
+        if fields and all(f.void for f in fields):
+            # `SELECT pg_advisory_lock($1)`: nothing to return; run it like :exec.
+            fields = []
+            cmd = {"one": "exec", "many": "exec", "batchone": "batchexec",
+                   "batchmany": "batchexec"}.get(cmd, cmd)  # fmt: skip
+        qd = self._query_def(q, cmd=cmd, source=source, params=params, fields=fields, doc=doc)
+        qd.location = loc
+        if cmd == "copyfrom":
+            self._copy_columns(q, qd, where)
+        return qd
 
     def _params(self, q: rq.Query, where: str) -> list[FieldDef]:
         out: list[FieldDef] = []
         seen: set[str] = set()
         for p in sorted(q.params, key=lambda p: p.number):
             col = p.column or rq.Column()
-            f = self.field(col, where)
+            f = self.field(col, where, param=True)
             f.table_col = None
-            base = f.name if col.name else f"p{p.number}"
+            base = f.name if col.name else f"dollar_{p.number}"
             name, n = base, 2
-            while name in seen or name in ("db", "items", "page_size"):
+            while name in seen or name in ("db", "items", "page_size", "self", "arg"):
                 name, n = f"{base}_{n}", n + 1
             seen.add(name)
             f.name = name
+            f.sql_name = col.name or f"dollar_{p.number}"
             f.label = str(p.number)
             f.unsupported = None
             out.append(f)
@@ -309,11 +393,7 @@ class _Resolver:
             else:
                 computed = col.table is None or not col.table.name
                 out.append(self.field(col, where, computed=computed))
-        names = [f.name for f in out]
-        for n in {n for n in names if names.count(n) > 1}:
-            self.errors.append(
-                f"{where}: two result columns are both named {n!r}; give one an alias"
-            )
+        _dedupe(out)
         return out
 
     def _embed(self, col: rq.Column, where: str, nullable: set[str]) -> FieldDef:
@@ -323,9 +403,10 @@ class _Resolver:
         if table is None:
             self.errors.append(f"{where}: sqlc.embed({et.name}): table not in the catalog")
             table = TableDef(pg, "object", [])
-        name = ident(singular(col.name))
-        is_null = bool({col.name, et.name, name} & nullable)
-        f = FieldDef(name, col.name, pg, 0, is_null, f"models.{table.cls}", embed=table)
+        # Named after the model, as sqlc-gen-go names the field (`baz.users` -> baz_user).
+        name = ident(snake(table.cls.rstrip("_")))
+        is_null = bool({col.name, et.name, name, singular(col.name)} & nullable)
+        f = FieldDef(name, col.name, pg, 0, is_null, f"_models.{table.cls}", embed=table)
         if is_null:
             f.annotation += " | None"
         return f
@@ -343,10 +424,12 @@ class _Resolver:
         by_number = {int(p.label): p for p in params}
         data_api_sql = _data_api_sql(q.text, by_number)
         labels, unsupported = _labels_and_unsupported(q.name, fields)
-        row_cls, is_model = self._row_class(q, fields)
-        qd = QueryDef(
+        scalar = len(fields) == 1 and fields[0].embed is None
+        row_cls, is_model = (None, False) if scalar else self._row_class(q, fields)
+        func = ident(snake(q.name))
+        return QueryDef(
             name=q.name,
-            func=snake(q.name),
+            func=func,
             const=const_name(q.name),
             command=cmd,
             sql=q.text,
@@ -359,21 +442,107 @@ class _Resolver:
             source=source,
             unique_labels=len(set(labels)) == len(labels),
             unsupported=unsupported,
+            scalar=scalar,
+            module=module_name(q.filename),
         )
-        if cmd == "copyfrom":
-            t = q.insert_into_table or rq.Identifier()
-            qd.copy_table = f"{t.schema or self.default_schema}.{t.name}"
-            qd.copy_columns = [(p.column.name if p.column else "") for p in _sorted(q)]
-        return qd
+
+    def _copy_columns(self, q: rq.Query, qd: QueryDef, where: str) -> None:
+        """COPY targets: the INSERT's column list, matched to parameters through VALUES
+        (``sqlc.arg(id_param)`` names a parameter, not a column)."""
+        t = q.insert_into_table or rq.Identifier()
+        qd.copy_table = f"{t.schema or self.default_schema}.{t.name}"
+        m = _INSERT.search(q.text)
+        by_number: dict[int, str] = {}
+        if m is not None:
+            cols = [c.strip().strip('"') for c in m.group(1).split(",")]
+            for col, value in zip(cols, m.group(2).split(","), strict=False):
+                num = re.fullmatch(r"\s*\$(\d+)\s*(?:::.*)?", value, re.DOTALL)
+                if num is not None:
+                    by_number[int(num.group(1))] = col
+        qd.copy_columns = [by_number.get(int(p.label), p.sql_name) for p in qd.params]
+        if m is None or len(by_number) != len(qd.params):
+            self.errors.append(
+                f"{where}: :copyfrom needs `INSERT INTO table (columns) VALUES ($1, $2, …)` "
+                f"with one plain parameter per column"
+            )
 
     def _row_class(self, q: rq.Query, fields: list[FieldDef]) -> tuple[str | None, bool]:
+        """A table's model only when the query returns exactly that table's columns, in its
+        order, read from that table (as sqlc does); otherwise ``<Name>Row``."""
         if not fields:
             return None, False
-        sig = [(f.name, f.annotation, f.convert) for f in fields]
         for t in self.tables.values():
-            if [(c.name, c.annotation, c.convert) for c in t.fields] == sig:
+            if len(t.fields) != len(fields):
+                continue
+            table = (t.pg.schema, t.pg.name)
+            if all(
+                f.embed is None
+                and f.source_table == table
+                and (f.name, f.annotation, f.convert) == (c.name, c.annotation, c.convert)
+                for f, c in zip(fields, t.fields, strict=True)
+            ):
                 return t.cls, True
-        return f"{q.name}Row", False
+        return safe(f"{class_name(q.name).rstrip('_')}Row"), False
+
+
+_INSERT = re.compile(
+    r"INSERT\s+INTO\s+[^(]+\(([^)]*)\)\s*VALUES\s*\((.*)\)\s*;?\s*$", re.IGNORECASE | re.DOTALL
+)
+
+
+def _dedupe(fields: list[FieldDef]) -> None:
+    """Duplicate field names get ``_2``, ``_3``… (as sqlc-gen-go and sqlc-gen-python do)."""
+    seen: dict[str, int] = {}
+    taken = {f.name for f in fields}
+    for f in fields:
+        count = seen.get(f.name, 0)
+        seen[f.name] = count + 1
+        if count:
+            n = count + 1
+            while f"{f.name}_{n}" in taken:
+                n += 1
+            f.name = f"{f.name}_{n}"
+            taken.add(f.name)
+
+
+def _flat(fields: list[FieldDef]) -> list[FieldDef]:
+    out: list[FieldDef] = []
+    for f in fields:
+        out.extend(f.embed.fields if f.embed is not None else [f])
+    return out
+
+
+_DERIVED = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP\s+|TEMPORARY\s+|UNLOGGED\s+)?"
+    r"(?:TABLE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r'(?:("?)([\w$]+)\1\s*\.\s*)?("?)([\w$]+)\3\s*(?:\([^()]*\)\s*)?'
+    r"(?:WITH\s*\([^()]*\)\s*)?(?:TABLESPACE\s+\w+\s*)?AS\b",
+    re.IGNORECASE,
+)
+
+
+def _derived_tables(paths: list[str], default_schema: str) -> set[tuple[str, str]]:
+    """(schema, table) of every CREATE TABLE … AS / materialized view in the schema files
+    (sqlc reads ``*.up.sql`` migrations and plain ``*.sql`` files, never ``*.down.sql``)."""
+    out: set[tuple[str, str]] = set()
+    for entry in paths:
+        root = Path(entry)
+        files = sorted(root.glob("*.sql")) if root.is_dir() else [root]
+        for path in files:
+            if path.name.endswith(".down.sql"):
+                continue
+            try:
+                statements = split_statements(path.read_text())
+            except (OSError, UnicodeDecodeError, SqlLexError):
+                continue
+            for stmt in statements:
+                text = "".join(t.text for t in tokenize(stmt) if t.kind != "comment")
+                m = _DERIVED.match(text)
+                if m is not None:
+                    schema = m.group(2) if m.group(1) else (m.group(2) or "").lower()
+                    name = m.group(4) if m.group(3) else m.group(4).lower()
+                    out.add((schema or default_schema, name))
+    return out
 
 
 def _labels_and_unsupported(name: str, fields: list[FieldDef]) -> tuple[list[str], str | None]:
@@ -438,10 +607,11 @@ def _split_comments(comments: list[str]) -> tuple[dict[str, list[str]], list[str
 def build(req: rq.GenerateRequest, opts: PluginOptions) -> Build:
     """Resolve the whole request; raise :class:`CodegenError` listing every problem."""
     r = _Resolver(req, opts)
+    locate = _Locator(req)
     files: dict[str, list[QueryDef]] = {}
     for q in req.queries:
-        source = _source_path(req, q.filename)
-        qd = r.query(q, source)
+        source = locate.path(q.filename)
+        qd = r.query(q, source, locate.where(q))
         if qd is not None:
             files.setdefault(q.filename, []).append(qd)
     if r.errors:
@@ -452,12 +622,50 @@ def build(req: rq.GenerateRequest, opts: PluginOptions) -> Build:
         tables=list(r.tables.values()),
         files=files,
         imports=r.imports,
+        async_querier=opts.emit_async_querier,
+        query_parameter_limit=opts.query_parameter_limit,
     )
 
 
-def _source_path(req: rq.GenerateRequest, filename: str) -> str:
-    # sqlc reports the base name only; when the queries setting is one directory, prefix it.
-    dirs = req.settings.queries
-    if len(dirs) == 1 and not dirs[0].endswith(".sql"):
-        return f"{dirs[0].rstrip('/')}/{filename}"
-    return filename
+_NAME_LINE = r"^[ \t]*(?:--|/\*)[ \t]*name:[ \t]*{}[ \t]+:"
+
+
+class _Locator:
+    """``file:line:column`` of a query's ``-- name:`` line. sqlc reports only the file's base
+    name; the files are found through the ``queries`` setting, relative to sqlc.yaml (sqlc
+    runs the plugin there). Falls back to the file name when a file cannot be read."""
+
+    def __init__(self, req: rq.GenerateRequest) -> None:
+        self.paths: dict[str, str] = {}
+        for entry in req.settings.queries:
+            root = Path(entry)
+            found = sorted(root.glob("*.sql")) if root.is_dir() else [root]
+            for f in found:
+                self.paths.setdefault(f.name, f.as_posix())
+        dirs = req.settings.queries
+        self.prefix = (
+            dirs[0].rstrip("/") + "/" if len(dirs) == 1 and not dirs[0].endswith(".sql") else ""
+        )
+        self.texts: dict[str, str | None] = {}
+
+    def path(self, filename: str) -> str:
+        return self.paths.get(filename) or f"{self.prefix}{filename}"
+
+    def where(self, q: rq.Query) -> str:
+        path = self.path(q.filename)
+        if path not in self.texts:
+            try:
+                self.texts[path] = Path(path).read_text()
+            except (OSError, UnicodeDecodeError):
+                self.texts[path] = None
+        text = self.texts[path]
+        m = (
+            None
+            if text is None
+            else re.search(_NAME_LINE.format(re.escape(q.name)), text, re.MULTILINE)
+        )
+        if text is None or m is None:
+            return path
+        line = text.count("\n", 0, m.start()) + 1
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        return f"{path}:{line}:{col}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tenantdb.codegen._build import Build, FieldDef, QueryDef, TableDef
-from tenantdb.codegen._names import snake
+from tenantdb.codegen._names import class_name, ident, module_name, snake
 
 __all__ = ("emit",)
 
@@ -31,8 +31,7 @@ def emit(b: Build) -> dict[str, str]:
     """File name (relative to the output folder) -> unformatted source."""
     files = {"models.py": _models(b), "__init__.py": _init(b)}
     for filename, queries in sorted(b.files.items()):
-        module = filename.removesuffix(".sql")
-        files[f"{module}.py"] = _query_module(b, queries[0].source, queries)
+        files[f"{module_name(filename)}.py"] = _query_module(b, queries[0].source, queries)
     return files
 
 
@@ -41,7 +40,7 @@ def _header(source: str) -> str:
 
 
 def _init(b: Build) -> str:
-    modules = ", ".join(repr(f.removesuffix(".sql")) for f in sorted(b.files))
+    modules = ", ".join(repr(m) for m in sorted(module_name(f) for f in b.files))
     return (
         _header("sqlc.yaml")
         + f'"""Typed queries for the {b.package or "generated"} package (tenantdb codegen)."""\n\n'
@@ -55,13 +54,13 @@ def _init(b: Build) -> str:
 def _models(b: Build) -> str:
     body: list[str] = []
     for e in b.enums:
-        body.append(f"\n\nclass {e.cls}(enum.StrEnum):")
+        body.append(f"\n\nclass {e.cls}(_enum.StrEnum):")
         body.append(f'    """PostgreSQL enum ``{e.pg.dotted()}``."""\n')
         body.extend(f"    {m} = {label!r}" for m, label in zip(e.members, e.labels, strict=True))
     for t in b.tables:
-        body.append(f"\n\nclass {t.cls}(msgspec.Struct, frozen=True):")
+        body.append(f"\n\nclass {t.cls}(_msgspec.Struct, frozen=True):")
         body.append(f'    """A row of ``{t.pg.dotted()}``."""\n')
-        body.extend(f"    {f.name}: {f.annotation.replace('models.', '')}" for f in t.fields)
+        body.extend(_model_field(f) for f in t.fields)
         if not t.fields:
             body.append("    pass")
     text = "\n".join(body)
@@ -79,39 +78,56 @@ def _models(b: Build) -> str:
     )
 
 
+def _model_field(f: FieldDef) -> str:
+    line = f"    {f.name}: {f.annotation.replace('_models.', '')}"
+    if f.unknown is not None:
+        line += f"  # {f.pg.dotted()}: no Python mapping; queries using it are refused"
+    return line
+
+
 def _all(names: list[str]) -> str:
     inner = ", ".join(repr(n) for n in sorted(names))
     return f"__all__ = ({inner}{',' if len(names) == 1 else ''})\n"
 
 
+_MODULES = ("asyncpg", "datetime", "decimal", "enum", "ipaddress", "uuid")
+
+
 def _imports(text: str, *, extra: set[str], query_module: bool = False) -> str:
-    std = sorted(m for m in ("datetime", "decimal", "enum", "ipaddress", "uuid") if f"{m}." in text)
-    lines = [f"import {m}" for m in std]
-    typing_names = []
+    """Modules under ``_``-prefixed aliases (no query, column or type name starts with ``_``,
+    so none can shadow them); CamelCase names unaliased (user names that equal one are
+    escaped, see ``_names.RESERVED``)."""
+    std = sorted(m for m in _MODULES if f"_{m}." in text and m != "asyncpg")
+    lines = [f"import {m} as _{m}" for m in std]
+    third = ["import msgspec as _msgspec"]
+    if "_asyncpg." in text:
+        third.insert(0, "import asyncpg as _asyncpg")
     abc = sorted(n for n in ("AsyncIterator", "Sequence") if n in text)
     if abc:
         lines.append(f"from collections.abc import {', '.join(abc)}")
     if "Any" in text:
-        typing_names.append("Any")
-    if typing_names:
-        lines.append(f"from typing import {', '.join(typing_names)}")
+        lines.append("from typing import Any")
     lines.append("")
-    lines.append("import msgspec")
-    lines.extend(f"import {m}" for m in sorted(extra))
+    lines.extend(third)
+    lines.extend(
+        f"import {m} as _{m.replace('.', '_')}"
+        for m in sorted(extra)
+        if f"_{m.replace('.', '_')}." in text
+    )
     lines.append("")
-    if "_codecs." in text:
-        lines.append("from tenantdb import codecs as _codecs")
     if "JsonValue" in text:
         lines.append("from tenantdb import JsonValue")
+    if "_codecs." in text:
+        lines.append("from tenantdb import codecs as _codecs")
     if query_module:
         lines.append("from tenantdb.drivers.base import Executor")
         q = ["Column", "Command", "Param", "Query"]
         if "ExecResult" in text:
             q.insert(1, "ExecResult")
         lines.append(f"from tenantdb.query import {', '.join(sorted(q))}")
-    if "models." in text:
+    if "_models." in text:
         lines.append("")
-        lines.append("from . import models")
+        lines.append("from . import models as _models")
     return "\n".join(lines) + "\n"
 
 
@@ -126,10 +142,14 @@ def _query_module(b: Build, source: str, queries: list[QueryDef]) -> str:
     for q in queries:
         parts.append(_query(q, names, enum_maps, builders))
     maps = "".join(
-        f"\n{const}: dict[str, models.{cls}] = {{m.value: m for m in models.{cls}}}\n"
+        f"\n{const}: dict[str, _models.{cls}] = {{m.value: m for m in _models.{cls}}}\n"
         for const, cls in sorted(enum_maps.items())
     )
     text = maps + "".join(parts)
+    if b.async_querier:
+        querier, classes = _querier(b, queries)
+        text += querier
+        names.extend(classes)
     return (
         _header(source)
         + f'"""Queries from ``{source}``."""\n\n'
@@ -146,14 +166,16 @@ def _query(
 ) -> str:
     out: list[str] = []
     row = q.row_cls
-    if row is not None and not q.row_is_model:
+    if q.scalar:
+        row = q.fields[0].annotation
+    elif row is not None and not q.row_is_model:
         out.append(_row_struct(q))
         names.append(row)
     elif row is not None:
-        row = f"models.{row}"
+        row = f"_models.{row}"
     if q.command in _BATCH:
         out.append(_params_struct(q))
-        names.append(f"{q.name}Params")
+        names.append(_params_cls(q))
     builder = None
     if row is not None:
         builder, src = _from_record(q, row, enum_maps)
@@ -173,14 +195,14 @@ def _query(
 
 
 def _row_struct(q: QueryDef) -> str:
-    lines = [f"\n\nclass {q.row_cls}(msgspec.Struct, frozen=True):"]
+    lines = [f"\n\nclass {q.row_cls}(_msgspec.Struct, frozen=True):"]
     lines.append(f'    """A row of ``{q.name}``."""\n')
     lines.extend(f"    {f.name}: {f.annotation}" for f in q.fields)
     return "\n".join(lines) + "\n"
 
 
 def _params_struct(q: QueryDef) -> str:
-    lines = [f"\n\nclass {q.name}Params(msgspec.Struct, frozen=True, kw_only=True):"]
+    lines = [f"\n\nclass {_params_cls(q)}(_msgspec.Struct, frozen=True, kw_only=True):"]
     lines.append(f'    """One item of ``{q.name}`` (:{q.command})."""\n')
     lines.extend(f"    {p.name}: {p.annotation}" for p in q.params)
     if not q.params:
@@ -188,9 +210,19 @@ def _params_struct(q: QueryDef) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _params_cls(q: QueryDef) -> str:
+    return f"{class_name(q.name).rstrip('_')}Params"
+
+
 def _from_record(q: QueryDef, row: str, enum_maps: dict[str, str]) -> tuple[str, str]:
-    """Positional Struct construction; only columns that need it are converted."""
-    fn = f"_{snake(q.row_cls or q.name)}_row" if q.row_is_model else f"_{q.func}_row"
+    """Positional Struct construction; only columns that need it are converted. A
+    single-column result is its value."""
+    if q.scalar:
+        fn = f"_{q.func.rstrip('_')}_value"
+        value = _convert_expr(q.fields[0], "r[0]", enum_maps)
+        body = f"    value: {row} = {value}\n    return value\n"
+        return fn, f"\n\ndef _BUILDER(r: Sequence[Any]) -> {row}:\n{body}"
+    fn = f"_{snake(q.row_cls or q.name)}_model" if q.row_is_model else f"_{q.func.rstrip('_')}_row"
     args: list[str] = []
     i = 0
     for f in q.fields:
@@ -226,7 +258,7 @@ def _embed_expr(query: str, f: FieldDef, t: TableDef, start: int, enum_maps: dic
     inner = ", ".join(
         _convert_expr(c, f"r[{start + k}]", enum_maps) for k, c in enumerate(t.fields)
     )
-    expr = f"models.{t.cls}({inner})"
+    expr = f"_models.{t.cls}({inner})"
     if f.nullable:
         end = start + len(t.fields)
         return f"None if all(x is None for x in r[{start}:{end}]) else {expr}"
@@ -248,7 +280,8 @@ def _constant(q: QueryDef, row: str | None, builder: str | None) -> str:
         f"columns=({''.join(_column(c) + ', ' for c in _flat_fields(q))})",
     ]
     if row is not None:
-        items.append(f"row={row}")
+        if not q.scalar:
+            items.append(f"row={row}")
         items.append(f"from_record={builder}")
         decoders = [c.decoder or "None" for c in _flat_fields(q)]
         items.append(f"data_api_decoders=({''.join(d + ', ' for d in decoders)})")
@@ -285,6 +318,8 @@ def _param(p: FieldDef) -> str:
         items.append(f"encode={p.encode}")
     if p.array_dims:
         items.append("data_api_encode=_codecs.array_literal")
+    elif p.data_api_encode:
+        items.append(f"data_api_encode={p.data_api_encode}")
     return f"Param({', '.join(items)})"
 
 
@@ -308,7 +343,7 @@ def _sql_literal(sql: str) -> str:
 
 def _signature(q: QueryDef) -> str:
     if q.command in _BATCH:
-        return f"db: Executor, items: Sequence[{q.name}Params], /"
+        return f"db: Executor, items: Sequence[{_params_cls(q)}], /"
     if not q.params:
         return "db: Executor"
     return "db: Executor, *, " + ", ".join(f"{p.name}: {p.annotation}" for p in q.params)
@@ -343,8 +378,13 @@ def _docstring(q: QueryDef) -> str:
     return f'    """{text}\n    """\n' if len(lines) > 1 else f'    """{text}"""\n'
 
 
+def _returns(command: str, row: str | None) -> str:
+    ret = _RETURNS[command].format(row=row)
+    return ret.replace(" | None | None", " | None")
+
+
 def _function(q: QueryDef, row: str | None) -> str:
-    ret = _RETURNS[q.command].format(row=row)
+    ret = _returns(q.command, row)
     head = f"\n\nasync def {q.func}({_signature(q)}) -> {ret}:\n" + _docstring(q)
     c = q.const
     args = _args_tuple(q)
@@ -368,3 +408,83 @@ def _iter_function(q: QueryDef, row: str | None) -> str:
     head = f"\n\ndef iter_{q.func}({sig}) -> AsyncIterator[{row}]:\n"
     doc = f'    """``{q.func}`` as an async iterator (``page_size`` rows a fetch)."""\n'
     return head + doc + f"    return db.stream({q.const}, {_args_tuple(q)}, page_size=page_size)\n"
+
+
+# -- sqlc-gen-python's surface -------------------------------------------------------------
+
+
+def _row_type(q: QueryDef) -> str | None:
+    if q.scalar:
+        return q.fields[0].annotation
+    if q.row_cls is None:
+        return None
+    return f"_models.{q.row_cls}" if q.row_is_model else q.row_cls
+
+
+def _py_names(q: QueryDef, *, unnamed: str) -> list[str]:
+    """sqlc-gen-python's parameter names: the column or sqlc.arg name (``dollar_<n>`` for a
+    keyword argument, ``column_<i>`` for a Params field when sqlc has none), duplicates
+    suffixed ``_2``; keywords escaped."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(q.params):
+        base = p.sql_name if not p.sql_name.startswith("dollar_") else ""
+        base = ident(base) if base else unnamed.format(n=p.label, i=i + 1)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        out.append(f"{base}_{count + 1}" if count else base)
+    return out
+
+
+def _querier(b: Build, queries: list[QueryDef]) -> tuple[str, list[str]]:
+    """``AsyncQuerier(conn)``: sqlc-gen-python's class, over a tenantdb Executor. Methods keep
+    its names and parameters (keyword-only, or one ``<Name>Params`` above
+    ``query_parameter_limit``); ``:many`` methods are async iterators, as there."""
+    structs: list[str] = []
+    methods: list[str] = []
+    classes = ["AsyncQuerier"]
+    for q in sorted(queries, key=lambda q: q.func):
+        row = _row_type(q)
+        if q.command in _BATCH:
+            sig = f"self, items: Sequence[{_params_cls(q)}], /"
+            call = f"{q.func}(self._conn, items)"
+        elif q.params and (len(q.params) > b.query_parameter_limit or b.query_parameter_limit == 0):
+            cls = _params_cls(q)
+            classes.append(cls)
+            fields = _py_names(q, unnamed="column_{i}")
+            structs.append(
+                f"\n\nclass {cls}(_msgspec.Struct, frozen=True, kw_only=True):\n"
+                f'    """The parameters of ``{q.name}`` (sqlc-gen-python\'s ``{cls}``)."""\n\n'
+                + "".join(
+                    f"    {n}: {p.annotation}\n" for n, p in zip(fields, q.params, strict=True)
+                )
+            )
+            sig = f"self, arg: {cls}"
+            kw = ", ".join(f"{p.name}=arg.{n}" for n, p in zip(fields, q.params, strict=True))
+            call = f"{q.func}(self._conn, {kw})"
+        else:
+            names = _py_names(q, unnamed="dollar_{n}")
+            sig = "self" + "".join(
+                f", {'*, ' if i == 0 else ''}{n}: {p.annotation}"
+                for i, (n, p) in enumerate(zip(names, q.params, strict=True))
+            )
+            kw = "".join(f", {p.name}={n}" for n, p in zip(names, q.params, strict=True))
+            call = f"{q.func}(self._conn{kw})"
+        if q.command == "many":
+            methods.append(
+                f"\n    async def {q.func}({sig}) -> AsyncIterator[{row}]:\n"
+                f"        for row in await {call}:\n            yield row\n"
+            )
+        else:
+            ret = _returns(q.command, row)
+            body = f"await {call}" if ret == "None" else f"return await {call}"
+            methods.append(f"\n    async def {q.func}({sig}) -> {ret}:\n        {body}\n")
+    head = (
+        "\n\nclass AsyncQuerier:\n"
+        '    """sqlc-gen-python\'s ``AsyncQuerier``, over a tenantdb ``Executor`` (a\n'
+        "    ``Database.tenant(ctx)`` transaction, ``Database.admin()``, ``AsyncpgExecutor``).\n"
+        '    """\n\n'
+        "    def __init__(self, conn: Executor) -> None:\n"
+        "        self._conn = conn\n"
+    )
+    return "".join(structs) + head + "".join(methods), classes

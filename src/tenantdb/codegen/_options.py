@@ -5,6 +5,8 @@ Example::
     options:
       package: hospitality
       rename: {ref: reference}                 # column / parameter name -> Python name
+      emit_async_querier: true                 # + sqlc-gen-python's AsyncQuerier classes
+      query_parameter_limit: 4                 # (its option: a Params Struct above this)
       overrides:
         - db_type: public.money_amount          # every column / parameter of that type
           python_type: decimal.Decimal
@@ -40,6 +42,11 @@ class PluginOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     package: str = ""
     overrides: list[Override] = []
     rename: dict[str, str] = {}
+    emit_async_querier: bool = False
+    """Also emit sqlc-gen-python's surface: an ``AsyncQuerier`` class per query module."""
+    query_parameter_limit: int = 4
+    """sqlc-gen-python's option: AsyncQuerier methods of queries with more parameters take
+    one ``<Name>Params`` Struct (0: always)."""
 
 
 def parse_options(raw: bytes) -> PluginOptions:
@@ -48,6 +55,8 @@ def parse_options(raw: bytes) -> PluginOptions:
         opts = msgspec.json.decode(raw or b"{}", type=PluginOptions)
     except msgspec.ValidationError as exc:
         raise OptionsError(f"sqlc.yaml plugin options: {exc}") from None
+    if opts.query_parameter_limit < 0:
+        raise OptionsError("sqlc.yaml plugin options: query_parameter_limit must be >= 0")
     for i, ov in enumerate(opts.overrides):
         if (ov.db_type is None) == (ov.column is None):
             raise OptionsError(

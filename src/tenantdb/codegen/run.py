@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -131,7 +132,36 @@ async def _drop_managed(uri: str) -> None:
         await conn.close()
 
 
-async def run(config: Path, *, check: bool = False, server_dsn: str | None = None) -> list[str]:
+_EXTENSION = re.compile(r'extension "([^"]+)" is not available')
+
+
+def _missing_extensions(stderr: str) -> list[str]:
+    return sorted(set(_EXTENSION.findall(stderr)))
+
+
+def _extension_advice(missing: list[str], *, embedded: bool) -> str:
+    """sqlc reports a failed CREATE EXTENSION as ``query.sql:1:1:`` followed by the whole
+    schema; say instead which extension the analysis server lacks and what to do."""
+    names = ", ".join(f'"{m}"' for m in missing)
+    server = "the embedded PostgreSQL" if embedded else "the server given by --server-dsn"
+    return (
+        f"the schema creates the PostgreSQL extension(s) {names}, which {server} does not "
+        f"have, so sqlc's database-backed analysis cannot apply the schema.\n"
+        f"Run against a server that has it: python -m tenantdb.codegen.run --server-dsn "
+        f"postgresql://postgres:PASSWORD@HOST:5432/postgres (a superuser: sqlc creates a "
+        f"scratch database there), or install the extension on that server."
+        + (
+            "\nuuid_generate_v4() (uuid-ossp) and gen_random_uuid() (pgcrypto) can be "
+            "replaced by the built-in gen_random_uuid(), which needs no extension."
+            if {"uuid-ossp", "pgcrypto"} & set(missing)
+            else ""
+        )
+    )
+
+
+async def run(
+    config: Path, *, check: bool = False, server_dsn: str | None = None, embedded: bool = False
+) -> list[str]:
     """Generate (or check) the code for ``config``; returns the diffs (``check``) or [].
 
     ``server_dsn``: a superuser URI of a running server; default: a throwaway embedded one.
@@ -140,7 +170,8 @@ async def run(config: Path, *, check: bool = False, server_dsn: str | None = Non
         from tenantdb.local import LocalPostgres
 
         async with LocalPostgres() as pg:
-            return await run(config, check=check, server_dsn=pg.dsn("postgres", "postgres"))
+            dsn = pg.dsn("postgres", "postgres")
+            return await run(config, check=check, server_dsn=dsn, embedded=True)
     config = Path(os.path.abspath(config))  # noqa: ASYNC240 - no I/O: string math
     with tempfile.TemporaryDirectory(prefix="tenantdb-sqlc-") as tmp:
         dump = Path(tmp)
@@ -155,6 +186,9 @@ async def run(config: Path, *, check: bool = False, server_dsn: str | None = Non
         # manifest or sqlc's own error line means failure there.
         failed = (proc.returncode != 0 and not check) or "error " in proc.stderr.split("\n---")[0]
         if failed or not entries:
+            missing = _missing_extensions(proc.stderr)
+            if missing:
+                raise CodegenRunError(_extension_advice(missing, embedded=embedded))
             raise CodegenRunError(
                 f"sqlc {'diff' if check else 'generate'} failed:\n{proc.stderr}{proc.stdout}"
             )

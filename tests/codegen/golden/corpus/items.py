@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-import decimal
-import ipaddress
-import uuid
+import decimal as _decimal
+import ipaddress as _ipaddress
+import uuid as _uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import corpus_types
-import msgspec
+import corpus_types as _corpus_types
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "COPY_ITEMS",
@@ -43,7 +43,6 @@ __all__ = (
     "ItemsByMoodRow",
     "JsonPathsRow",
     "ListItemsRow",
-    "ReusedAndOutOfOrderRow",
     "SetMoodsParams",
     "TotalsRow",
     "copy_items",
@@ -65,11 +64,11 @@ __all__ = (
     "touch_item",
 )
 
-_MOOD_BY_LABEL: dict[str, models.Mood] = {m.value: m for m in models.Mood}
+_MOOD_BY_LABEL: dict[str, _models.Mood] = {m.value: m for m in _models.Mood}
 
 
-def _item_row(r: Sequence[Any]) -> models.Item:
-    return models.Item(
+def _item_model(r: Sequence[Any]) -> _models.Item:
+    return _models.Item(
         r[0],
         r[1],
         r[2],
@@ -91,7 +90,7 @@ def _item_row(r: Sequence[Any]) -> models.Item:
         r[18],
         r[19],
         None if (v := r[20]) is None else _codecs.decode_json(v),
-        msgspec.json.decode(r[21], type=corpus_types.Attrs),
+        _msgspec.json.decode(r[21], type=_corpus_types.Attrs),
         None if (v := r[22]) is None else _codecs.decode_json(v),
         r[23],
         r[24],
@@ -102,11 +101,13 @@ def _item_row(r: Sequence[Any]) -> models.Item:
         r[29],
         None if (v := r[30]) is None else _codecs.map_array(lambda x: _MOOD_BY_LABEL[x], v),
         _MOOD_BY_LABEL[r[31]],
-        None if (v := r[32]) is None else msgspec.convert(v, corpus_types.Dimensions, strict=False),
+        None
+        if (v := r[32]) is None
+        else _msgspec.convert(v, _corpus_types.Dimensions, strict=False),
     )
 
 
-GET_ITEM: Query[models.Item] = Query(
+GET_ITEM: Query[_models.Item] = Query(
     name="GetItem",
     command=Command.ONE,
     sql="SELECT id, uid, small, regular, big, real_n, double_n, price, active, label, short_label, code, email, born, opens, opens_tz, seen, seen_tz, span, blob, doc, attrs, extra, addr, net, search, cost, mac, tags, grid, moods, mood, size FROM items WHERE id = $1",
@@ -147,8 +148,8 @@ GET_ITEM: Query[models.Item] = Query(
         Column(name="mood", pg_type="public.mood", nullable=False),
         Column(name="size", pg_type="inventory.dimensions"),
     ),
-    row=models.Item,
-    from_record=_item_row,
+    row=_models.Item,
+    from_record=_item_model,
     data_api_decoders=(
         None,
         _codecs.decode_uuid,
@@ -189,7 +190,7 @@ GET_ITEM: Query[models.Item] = Query(
 )
 
 
-async def get_item(db: Executor, *, id: int) -> models.Item | None:
+async def get_item(db: Executor, *, id: int) -> _models.Item | None:
     """Fetches one item.
 
     A multi-line comment: the docstring keeps every line,
@@ -200,12 +201,12 @@ async def get_item(db: Executor, *, id: int) -> models.Item | None:
     return await db.one(GET_ITEM, (id,))
 
 
-class ListItemsRow(msgspec.Struct, frozen=True):
+class ListItemsRow(_msgspec.Struct, frozen=True):
     """A row of ``ListItems``."""
 
     id: int
     label: str
-    mood: models.Mood
+    mood: _models.Mood
     tags: list[str]
 
 
@@ -247,7 +248,7 @@ def iter_list_items(db: Executor, *, page_size: int = 500) -> AsyncIterator[List
     return db.stream(LIST_ITEMS, (), page_size=page_size)
 
 
-class ItemsByIdsRow(msgspec.Struct, frozen=True):
+class ItemsByIdsRow(_msgspec.Struct, frozen=True):
     """A row of ``ItemsByIds``."""
 
     id: int
@@ -294,30 +295,25 @@ ITEMS_BY_IDS: Query[ItemsByIdsRow] = Query(
 
 
 async def items_by_ids(
-    db: Executor, *, ids: list[int], moods: list[models.Mood]
+    db: Executor, *, ids: list[int], moods: list[_models.Mood]
 ) -> list[ItemsByIdsRow]:
     """``ItemsByIds`` (:many) from queries/items.sql."""
     return await db.many(ITEMS_BY_IDS, (ids, moods))
 
 
 def iter_items_by_ids(
-    db: Executor, *, ids: list[int], moods: list[models.Mood], page_size: int = 500
+    db: Executor, *, ids: list[int], moods: list[_models.Mood], page_size: int = 500
 ) -> AsyncIterator[ItemsByIdsRow]:
     """``items_by_ids`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(ITEMS_BY_IDS, (ids, moods), page_size=page_size)
 
 
-class ReusedAndOutOfOrderRow(msgspec.Struct, frozen=True):
-    """A row of ``ReusedAndOutOfOrder``."""
-
-    id: int
-
-
-def _reused_and_out_of_order_row(r: Sequence[Any]) -> ReusedAndOutOfOrderRow:
-    return ReusedAndOutOfOrderRow(*r)
+def _reused_and_out_of_order_value(r: Sequence[Any]) -> int:
+    value: int = r[0]
+    return value
 
 
-REUSED_AND_OUT_OF_ORDER: Query[ReusedAndOutOfOrderRow] = Query(
+REUSED_AND_OUT_OF_ORDER: Query[int] = Query(
     name="ReusedAndOutOfOrder",
     command=Command.MANY,
     sql="SELECT id FROM items WHERE label = $2 AND (short_label = $1 OR code = $1)",
@@ -327,8 +323,7 @@ REUSED_AND_OUT_OF_ORDER: Query[ReusedAndOutOfOrderRow] = Query(
         Param(name="label", number=2, pg_type="text"),
     ),
     columns=(Column(name="id", pg_type="int8", nullable=False),),
-    row=ReusedAndOutOfOrderRow,
-    from_record=_reused_and_out_of_order_row,
+    from_record=_reused_and_out_of_order_value,
     data_api_decoders=(None,),
     source="queries/items.sql",
 )
@@ -336,7 +331,7 @@ REUSED_AND_OUT_OF_ORDER: Query[ReusedAndOutOfOrderRow] = Query(
 
 async def reused_and_out_of_order(
     db: Executor, *, short_label: str | None, label: str
-) -> list[ReusedAndOutOfOrderRow]:
+) -> list[int]:
     """$2 comes first in the text and $1 is used twice.
 
     (:many, queries/items.sql)
@@ -346,16 +341,16 @@ async def reused_and_out_of_order(
 
 def iter_reused_and_out_of_order(
     db: Executor, *, short_label: str | None, label: str, page_size: int = 500
-) -> AsyncIterator[ReusedAndOutOfOrderRow]:
+) -> AsyncIterator[int]:
     """``reused_and_out_of_order`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(REUSED_AND_OUT_OF_ORDER, (short_label, label), page_size=page_size)
 
 
-class InsertItemRow(msgspec.Struct, frozen=True):
+class InsertItemRow(_msgspec.Struct, frozen=True):
     """A row of ``InsertItem``."""
 
     id: int
-    uid: uuid.UUID
+    uid: _uuid.UUID
 
 
 def _insert_item_row(r: Sequence[Any]) -> InsertItemRow:
@@ -423,18 +418,18 @@ async def insert_item(
     short_label: str | None,
     code: str | None,
     email: str | None,
-    price: decimal.Decimal,
+    price: _decimal.Decimal,
     active: bool,
-    mood: models.Mood,
-    attrs: corpus_types.Attrs,
+    mood: _models.Mood,
+    attrs: _corpus_types.Attrs,
     doc: JsonValue | None,
     tags: list[str],
-    addr: ipaddress.IPv4Address
-    | ipaddress.IPv6Address
-    | ipaddress.IPv4Interface
-    | ipaddress.IPv6Interface
+    addr: _ipaddress.IPv4Address
+    | _ipaddress.IPv6Address
+    | _ipaddress.IPv4Interface
+    | _ipaddress.IPv6Interface
     | None,
-    net: ipaddress.IPv4Network | ipaddress.IPv6Network | None,
+    net: _ipaddress.IPv4Network | _ipaddress.IPv6Network | None,
 ) -> InsertItemRow | None:
     """``InsertItem`` (:one) from queries/items.sql."""
     return await db.one(
@@ -456,11 +451,11 @@ async def insert_item(
     )
 
 
-class TotalsRow(msgspec.Struct, frozen=True):
+class TotalsRow(_msgspec.Struct, frozen=True):
     """A row of ``Totals``."""
 
     n: int | None
-    highest: decimal.Decimal
+    highest: _decimal.Decimal
     lowest: str | None
     total: int | None
 
@@ -530,7 +525,7 @@ DEACTIVATE_ITEMS: Query[None] = Query(
 )
 
 
-async def deactivate_items(db: Executor, *, below: decimal.Decimal) -> int:
+async def deactivate_items(db: Executor, *, below: _decimal.Decimal) -> int:
     """``DeactivateItems`` (:execrows) from queries/items.sql."""
     return await db.execrows(DEACTIVATE_ITEMS, (below,))
 
@@ -551,13 +546,13 @@ async def delete_item(db: Executor, *, id: int) -> ExecResult:
     return ExecResult(rows_affected=await db.execrows(DELETE_ITEM, (id,)))
 
 
-class CopyItemsParams(msgspec.Struct, frozen=True, kw_only=True):
+class CopyItemsParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``CopyItems`` (:copyfrom)."""
 
     label: str
-    price: decimal.Decimal
-    mood: models.Mood
-    attrs: corpus_types.Attrs
+    price: _decimal.Decimal
+    mood: _models.Mood
+    attrs: _corpus_types.Attrs
     tags: list[str]
 
 
@@ -602,10 +597,10 @@ async def copy_items(db: Executor, items: Sequence[CopyItemsParams], /) -> int:
     )
 
 
-class SetMoodsParams(msgspec.Struct, frozen=True, kw_only=True):
+class SetMoodsParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``SetMoods`` (:batchexec)."""
 
-    mood: models.Mood
+    mood: _models.Mood
     id: int
 
 
@@ -628,14 +623,14 @@ async def set_moods(db: Executor, items: Sequence[SetMoodsParams], /) -> None:
     await db.batch_exec(SET_MOODS, [(p.mood, p.id) for p in items])
 
 
-class ItemByLabelRow(msgspec.Struct, frozen=True):
+class ItemByLabelRow(_msgspec.Struct, frozen=True):
     """A row of ``ItemByLabel``."""
 
     id: int
     label: str
 
 
-class ItemByLabelParams(msgspec.Struct, frozen=True, kw_only=True):
+class ItemByLabelParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``ItemByLabel`` (:batchone)."""
 
     label: str
@@ -672,17 +667,17 @@ async def item_by_label(
     return await db.batch_one(ITEM_BY_LABEL, [(p.label,) for p in items])
 
 
-class ItemsByMoodRow(msgspec.Struct, frozen=True):
+class ItemsByMoodRow(_msgspec.Struct, frozen=True):
     """A row of ``ItemsByMood``."""
 
     id: int
-    mood: models.Mood
+    mood: _models.Mood
 
 
-class ItemsByMoodParams(msgspec.Struct, frozen=True, kw_only=True):
+class ItemsByMoodParams(_msgspec.Struct, frozen=True, kw_only=True):
     """One item of ``ItemsByMood`` (:batchmany)."""
 
-    mood: models.Mood
+    mood: _models.Mood
 
 
 def _items_by_mood_row(r: Sequence[Any]) -> ItemsByMoodRow:
@@ -716,7 +711,7 @@ async def items_by_mood(
     return await db.batch_many(ITEMS_BY_MOOD, [(p.mood,) for p in items])
 
 
-class JsonPathsRow(msgspec.Struct, frozen=True):
+class JsonPathsRow(_msgspec.Struct, frozen=True):
     """A row of ``JsonPaths``."""
 
     color: JsonValue | None

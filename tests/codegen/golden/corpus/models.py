@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import enum
-import ipaddress
-import uuid
+import datetime as _datetime
+import decimal as _decimal
+import enum as _enum
+import ipaddress as _ipaddress
+import uuid as _uuid
 
-import corpus_types
-import msgspec
+import corpus_types as _corpus_types
+import msgspec as _msgspec
 
 from tenantdb import JsonValue
 
 __all__ = ("InventoryGrade", "InventoryStock", "Item", "Mood")
 
 
-class InventoryGrade(enum.StrEnum):
+class InventoryGrade(_enum.StrEnum):
     """PostgreSQL enum ``inventory.grade``."""
 
     A = "a+"
@@ -25,51 +25,51 @@ class InventoryGrade(enum.StrEnum):
     C = "c-"
 
 
-class Mood(enum.StrEnum):
+class Mood(_enum.StrEnum):
     """PostgreSQL enum ``public.mood``."""
 
-    OP_EN = "op!en"
+    OPEN = "op!en"
     V_24H = "24h"
     UNDER_REPAIR = "under-repair"
-    UNDER_REPAIR_2 = "Under Repair"
+    UNDERREPAIR = "Under Repair"
     CLASS = "class"
     LATER = "later"
 
 
-class Item(msgspec.Struct, frozen=True):
+class Item(_msgspec.Struct, frozen=True):
     """A row of ``public.items``."""
 
     id: int
-    uid: uuid.UUID
+    uid: _uuid.UUID
     small: int
     regular: int | None
     big: int | None
     real_n: float | None
     double_n: float | None
-    price: decimal.Decimal
+    price: _decimal.Decimal
     active: bool
     label: str
     short_label: str | None
     code: str | None
     email: str | None
-    born: datetime.date | None
-    opens: datetime.time | None
-    opens_tz: datetime.time | None
-    seen: datetime.datetime | None
-    seen_tz: datetime.datetime
-    span: datetime.timedelta | None
+    born: _datetime.date | None
+    opens: _datetime.time | None
+    opens_tz: _datetime.time | None
+    seen: _datetime.datetime | None
+    seen_tz: _datetime.datetime
+    span: _datetime.timedelta | None
     blob: bytes | None
     doc: JsonValue | None
-    attrs: corpus_types.Attrs
+    attrs: _corpus_types.Attrs
     extra: JsonValue | None
     addr: (
-        ipaddress.IPv4Address
-        | ipaddress.IPv6Address
-        | ipaddress.IPv4Interface
-        | ipaddress.IPv6Interface
+        _ipaddress.IPv4Address
+        | _ipaddress.IPv6Address
+        | _ipaddress.IPv4Interface
+        | _ipaddress.IPv6Interface
         | None
     )
-    net: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    net: _ipaddress.IPv4Network | _ipaddress.IPv6Network | None
     search: str | None
     cost: str | None
     mac: str | None
@@ -77,10 +77,10 @@ class Item(msgspec.Struct, frozen=True):
     grid: list[list[int]] | None
     moods: list[Mood] | None
     mood: Mood
-    size: corpus_types.Dimensions | None
+    size: _corpus_types.Dimensions | None
 
 
-class InventoryStock(msgspec.Struct, frozen=True):
+class InventoryStock(_msgspec.Struct, frozen=True):
     """A row of ``inventory.stock``."""
 
     item_id: int

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import corpus_types
-import msgspec
+import corpus_types as _corpus_types
+import msgspec as _msgspec
 
 from tenantdb import codecs as _codecs
 from tenantdb.drivers.base import Executor
 from tenantdb.query import Column, Command, Param, Query
 
-from . import models
+from . import models as _models
 
 __all__ = (
     "FIND_STOCK",
@@ -40,24 +40,24 @@ __all__ = (
     "stock_with_item_unmarked",
 )
 
-_INVENTORY_GRADE_BY_LABEL: dict[str, models.InventoryGrade] = {
-    m.value: m for m in models.InventoryGrade
+_INVENTORY_GRADE_BY_LABEL: dict[str, _models.InventoryGrade] = {
+    m.value: m for m in _models.InventoryGrade
 }
 
-_MOOD_BY_LABEL: dict[str, models.Mood] = {m.value: m for m in models.Mood}
+_MOOD_BY_LABEL: dict[str, _models.Mood] = {m.value: m for m in _models.Mood}
 
 
-class StockWithItemRow(msgspec.Struct, frozen=True):
+class StockWithItemRow(_msgspec.Struct, frozen=True):
     """A row of ``StockWithItem``."""
 
-    item: models.Item
-    stock: models.InventoryStock | None
+    item: _models.Item
+    inventory_stock: _models.InventoryStock | None
     qty: int | None
 
 
 def _stock_with_item_row(r: Sequence[Any]) -> StockWithItemRow:
     return StockWithItemRow(
-        models.Item(
+        _models.Item(
             r[0],
             r[1],
             r[2],
@@ -79,7 +79,7 @@ def _stock_with_item_row(r: Sequence[Any]) -> StockWithItemRow:
             r[18],
             r[19],
             None if (v := r[20]) is None else _codecs.decode_json(v),
-            msgspec.json.decode(r[21], type=corpus_types.Attrs),
+            _msgspec.json.decode(r[21], type=_corpus_types.Attrs),
             None if (v := r[22]) is None else _codecs.decode_json(v),
             r[23],
             r[24],
@@ -92,13 +92,13 @@ def _stock_with_item_row(r: Sequence[Any]) -> StockWithItemRow:
             _MOOD_BY_LABEL[r[31]],
             None
             if (v := r[32]) is None
-            else msgspec.convert(v, corpus_types.Dimensions, strict=False),
+            else _msgspec.convert(v, _corpus_types.Dimensions, strict=False),
         )
         if r[0] is not None
         else _codecs.absent_embed("StockWithItem", "item"),
         None
         if all(x is None for x in r[33:38])
-        else models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37]),
+        else _models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37]),
         r[38],
     )
 
@@ -147,11 +147,11 @@ ORDER BY i.id""",
         Column(name="item.moods", pg_type="public.mood", array_dims=1),
         Column(name="item.mood", pg_type="public.mood", nullable=False),
         Column(name="item.size", pg_type="inventory.dimensions"),
-        Column(name="stock.item_id", pg_type="int8", nullable=False),
-        Column(name="stock.sku", pg_type="text", nullable=False),
-        Column(name="stock.quantity", pg_type="int4", nullable=False),
-        Column(name="stock.grade", pg_type="inventory.grade", nullable=False),
-        Column(name="stock.note", pg_type="text", nullable=False),
+        Column(name="inventory_stock.item_id", pg_type="int8", nullable=False),
+        Column(name="inventory_stock.sku", pg_type="text", nullable=False),
+        Column(name="inventory_stock.quantity", pg_type="int4", nullable=False),
+        Column(name="inventory_stock.grade", pg_type="inventory.grade", nullable=False),
+        Column(name="inventory_stock.note", pg_type="text", nullable=False),
         Column(name="qty", pg_type="int4"),
     ),
     row=StockWithItemRow,
@@ -235,7 +235,7 @@ VALUES (:item_id::int8, :sku::text, :quantity::int4, :grade::inventory.grade, :n
 
 
 async def insert_stock(
-    db: Executor, *, item_id: int, sku: str, quantity: int, grade: models.InventoryGrade, note: str
+    db: Executor, *, item_id: int, sku: str, quantity: int, grade: _models.InventoryGrade, note: str
 ) -> None:
     """A schema-qualified enum and a renamed column (sku_code -> sku by the rename option).
 
@@ -244,7 +244,7 @@ async def insert_stock(
     await db.exec(INSERT_STOCK, (item_id, sku, quantity, grade, note))
 
 
-class FindStockRow(msgspec.Struct, frozen=True):
+class FindStockRow(_msgspec.Struct, frozen=True):
     """A row of ``FindStock``."""
 
     item_id: int
@@ -300,7 +300,7 @@ async def find_stock(
     sku: str,
     min_q: int,
     max_q: int,
-    grade: models.InventoryGrade,
+    grade: _models.InventoryGrade,
     note: str,
     a: int,
     b: int,
@@ -320,7 +320,7 @@ def iter_find_stock(
     sku: str,
     min_q: int,
     max_q: int,
-    grade: models.InventoryGrade,
+    grade: _models.InventoryGrade,
     note: str,
     a: int,
     b: int,
@@ -333,12 +333,12 @@ def iter_find_stock(
     )
 
 
-class StockByGradeRow(msgspec.Struct, frozen=True):
+class StockByGradeRow(_msgspec.Struct, frozen=True):
     """A row of ``StockByGrade``."""
 
     item_id: int
     sku: str
-    grade: models.InventoryGrade
+    grade: _models.InventoryGrade
     note: str
 
 
@@ -376,30 +376,32 @@ WHERE grade = :grade::inventory.grade AND quantity > :min_quantity::int""",
 
 
 async def stock_by_grade(
-    db: Executor, *, grade: models.InventoryGrade, min_quantity: int | None
+    db: Executor, *, grade: _models.InventoryGrade, min_quantity: int | None
 ) -> list[StockByGradeRow]:
     """``StockByGrade`` (:many) from queries/stock.sql."""
     return await db.many(STOCK_BY_GRADE, (grade, min_quantity))
 
 
 def iter_stock_by_grade(
-    db: Executor, *, grade: models.InventoryGrade, min_quantity: int | None, page_size: int = 500
+    db: Executor, *, grade: _models.InventoryGrade, min_quantity: int | None, page_size: int = 500
 ) -> AsyncIterator[StockByGradeRow]:
     """``stock_by_grade`` as an async iterator (``page_size`` rows a fetch)."""
     return db.stream(STOCK_BY_GRADE, (grade, min_quantity), page_size=page_size)
 
 
-class ItemSizesRow(msgspec.Struct, frozen=True):
+class ItemSizesRow(_msgspec.Struct, frozen=True):
     """A row of ``ItemSizes``."""
 
     id: int
-    size: corpus_types.Dimensions | None
+    size: _corpus_types.Dimensions | None
 
 
 def _item_sizes_row(r: Sequence[Any]) -> ItemSizesRow:
     return ItemSizesRow(
         r[0],
-        None if (v := r[1]) is None else msgspec.convert(v, corpus_types.Dimensions, strict=False),
+        None
+        if (v := r[1]) is None
+        else _msgspec.convert(v, _corpus_types.Dimensions, strict=False),
     )
 
 
@@ -433,16 +435,16 @@ def iter_item_sizes(db: Executor, *, page_size: int = 500) -> AsyncIterator[Item
     return db.stream(ITEM_SIZES, (), page_size=page_size)
 
 
-class StockWithItemUnmarkedRow(msgspec.Struct, frozen=True):
+class StockWithItemUnmarkedRow(_msgspec.Struct, frozen=True):
     """A row of ``StockWithItemUnmarked``."""
 
-    item: models.Item
-    stock: models.InventoryStock
+    item: _models.Item
+    inventory_stock: _models.InventoryStock
 
 
 def _stock_with_item_unmarked_row(r: Sequence[Any]) -> StockWithItemUnmarkedRow:
     return StockWithItemUnmarkedRow(
-        models.Item(
+        _models.Item(
             r[0],
             r[1],
             r[2],
@@ -464,7 +466,7 @@ def _stock_with_item_unmarked_row(r: Sequence[Any]) -> StockWithItemUnmarkedRow:
             r[18],
             r[19],
             None if (v := r[20]) is None else _codecs.decode_json(v),
-            msgspec.json.decode(r[21], type=corpus_types.Attrs),
+            _msgspec.json.decode(r[21], type=_corpus_types.Attrs),
             None if (v := r[22]) is None else _codecs.decode_json(v),
             r[23],
             r[24],
@@ -477,13 +479,13 @@ def _stock_with_item_unmarked_row(r: Sequence[Any]) -> StockWithItemUnmarkedRow:
             _MOOD_BY_LABEL[r[31]],
             None
             if (v := r[32]) is None
-            else msgspec.convert(v, corpus_types.Dimensions, strict=False),
+            else _msgspec.convert(v, _corpus_types.Dimensions, strict=False),
         )
         if r[0] is not None
         else _codecs.absent_embed("StockWithItemUnmarked", "item"),
-        models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37])
+        _models.InventoryStock(r[33], r[34], r[35], _INVENTORY_GRADE_BY_LABEL[r[36]], r[37])
         if r[33] is not None
-        else _codecs.absent_embed("StockWithItemUnmarked", "stock"),
+        else _codecs.absent_embed("StockWithItemUnmarked", "inventory_stock"),
     )
 
 
@@ -531,11 +533,11 @@ ORDER BY i.id""",
         Column(name="item.moods", pg_type="public.mood", array_dims=1),
         Column(name="item.mood", pg_type="public.mood", nullable=False),
         Column(name="item.size", pg_type="inventory.dimensions"),
-        Column(name="stock.item_id", pg_type="int8", nullable=False),
-        Column(name="stock.sku", pg_type="text", nullable=False),
-        Column(name="stock.quantity", pg_type="int4", nullable=False),
-        Column(name="stock.grade", pg_type="inventory.grade", nullable=False),
-        Column(name="stock.note", pg_type="text", nullable=False),
+        Column(name="inventory_stock.item_id", pg_type="int8", nullable=False),
+        Column(name="inventory_stock.sku", pg_type="text", nullable=False),
+        Column(name="inventory_stock.quantity", pg_type="int4", nullable=False),
+        Column(name="inventory_stock.grade", pg_type="inventory.grade", nullable=False),
+        Column(name="inventory_stock.note", pg_type="text", nullable=False),
     ),
     row=StockWithItemUnmarkedRow,
     from_record=_stock_with_item_unmarked_row,

@@ -1,0 +1,2 @@
+-- name: CountTags :one
+SELECT count(*) FROM tags;
