@@ -16,7 +16,6 @@ from typing import Any
 import anyio
 import asyncpg
 import pytest
-from fix_gateway import LocalDataApi
 from fix_lanes import LANES, data_api_lane, open_lane_db
 from fix_schema import TenantSet
 from polling import eventually
@@ -25,6 +24,7 @@ from tenantdb import errors
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
 from tenantdb.drivers.asyncpg.lane import PoolOptions
+from tenantdb.local import LocalDataApi
 from tenantdb.query import Command, Param, Query
 
 PID: Query[int] = Query(
@@ -211,20 +211,19 @@ async def test_a_cancellation_during_commit_waits_for_the_outcome(
         assert open_tx <= baseline
 
 
-async def test_an_ambiguous_begin_is_never_resent(
-    tenants_abc: TenantSet, gateway: LocalDataApi
-) -> None:
+async def test_an_ambiguous_begin_is_never_resent(tenants_abc: TenantSet) -> None:
     """BeginTransaction ran but its answer was lost (a 5xx after the call): the lane must not
-    resend it (each blind resend would open one more transaction nobody can roll back)."""
+    resend it (each blind resend would open one more transaction nobody can roll back). A
+    gateway of its own: the orphan it leaves is gone with it, not left to other tests."""
     ctx = TenantContext(tenant_id=tenants_abc.a.tenant_id)
-    async with open_lane_db("data_api", tenants_abc, gateway) as db:
-        before = gateway.call_counts["BeginTransaction"]
+    async with (
+        LocalDataApi(tenants_abc.pg) as gateway,
+        open_lane_db("data_api", tenants_abc, gateway) as db,
+    ):
         gateway.inject("database_unavailable", when="after", operations=["BeginTransaction"])
-        try:
-            with pytest.raises(errors.ConnectionLostError) as info:
-                async with db.tenant(ctx) as tx:
-                    await tx.one(PID, ())
-        finally:
-            gateway.clear_faults()
-        assert gateway.call_counts["BeginTransaction"] == before + 1
+        with pytest.raises(errors.ConnectionLostError) as info:
+            async with db.tenant(ctx) as tx:
+                await tx.one(PID, ())
+        assert gateway.call_counts["BeginTransaction"] == 1
+        assert gateway.open_transactions == 1  # the one orphan: its id was never seen
         assert info.value.retryable is True  # no block began: redoing the unit of work is safe

@@ -35,6 +35,7 @@ transaction pooler can multiplex.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -271,7 +272,9 @@ class AsyncpgLane:
                 self._metrics.record_discard(lane=self._name, reason=reason)
         except asyncpg.InterfaceError:
             pass  # asyncpg already released it when the connection was lost
-        await self.pool.release(conn)
+        # asyncpg's pool may already have taken a lost connection back by itself
+        with contextlib.suppress(asyncpg.InterfaceError, asyncpg.InternalClientError):
+            await self.pool.release(conn)
 
     def _record_query(
         self, ctx: TenantContext | None, query: str, rows: int, t0: float, sqlstate: str | None

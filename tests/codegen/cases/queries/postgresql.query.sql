@@ -44,6 +44,9 @@ INSERT INTO places (id, during, days, attrs, path, email, at) VALUES ($1, $2, $3
 -- name: GetPlace :one
 SELECT id, during, days, attrs, path, email, at FROM places WHERE id = $1;
 
+-- name: GetPlaceNoPoint :one
+SELECT id, during, days, attrs, path, email FROM places WHERE id = $1;
+
 -- name: CopyUsers :copyfrom
 INSERT INTO users (name, id) VALUES (sqlc.arg('name_param'), sqlc.arg('id_param'));
 
