@@ -27,6 +27,9 @@ from tenantdb.local import LocalDatabase, LocalPostgres
 from tenantdb.local.dataapi import LocalDataApi
 
 EXAMPLES = Path(__file__).resolve().parent / "codegen" / "sqlc_gen_python"
+SHARED = Path(__file__).resolve().parent / "codegen" / "sqlc_examples"
+"""authors, jets and ondeck are the same SQL in sqlc's and sqlc-gen-python's examples: one copy
+(sqlc_examples/); booktest differs (sqlc-gen-python's ``say_hello`` takes ``$1``)."""
 TENANT = TenantContext(tenant_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301")
 _MODULES = {
     "authors": ["models", "query"],
@@ -42,6 +45,8 @@ async def examples(
 ) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("sqlc_gen_python")
     shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
+    for shared in ("authors", "jets", "ondeck"):
+        shutil.copytree(SHARED / shared, root / shared)
     await run(root / "sqlc.yaml", server_dsn=local_pg.dsn("postgres", "postgres"))
     out = root / "out"
     mypy = await anyio.run_process(
@@ -69,7 +74,8 @@ def test_examples_pass_mypy_strict(examples: dict[str, Any]) -> None:
 
 
 async def _database(db: LocalDatabase, package: str, gateway: LocalDataApi, lane: str) -> Any:
-    schema = EXAMPLES / package / ("schema" if package == "ondeck" else "schema.sql")
+    home = EXAMPLES if package == "booktest" else SHARED
+    schema = home / package / ("schema" if package == "ondeck" else "schema.sql")
     files = sorted(schema.glob("*.sql")) if schema.is_dir() else [schema]
     conn = await asyncpg.connect(db.superuser_dsn)
     try:

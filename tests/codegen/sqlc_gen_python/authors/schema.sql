@@ -1,5 +1,0 @@
-CREATE TABLE authors (
-          id   BIGSERIAL PRIMARY KEY,
-          name text      NOT NULL,
-          bio  text
-);

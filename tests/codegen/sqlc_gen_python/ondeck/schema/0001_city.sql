@@ -1,4 +1,0 @@
-CREATE TABLE city (
-    slug text PRIMARY KEY,
-    name text NOT NULL
-)
