@@ -135,6 +135,8 @@ class AsyncpgLane:
         self.options = options
         self._metrics = metrics
         self._pool: asyncpg.Pool[Any] | None = None
+        self._prepared: set[int] = set()
+        """Backend pids whose transaction ran SQL that may have PREPAREd (``_take_prepared``)."""
         self.waiting = 0
         """Tasks waiting for a pooled connection right now (pool usage telemetry)."""
 
@@ -211,6 +213,17 @@ class AsyncpgLane:
         finally:
             self.waiting -= 1
         return conn
+
+    def _take_prepared(self, conn: _Conn) -> bool:
+        """Whether the next BEGIN on ``conn`` must DEALLOCATE SQL-prepared statements (and
+        forget the mark: the sweep in that BEGIN clears them)."""
+        if not self._prepared:
+            return False
+        pid = conn.get_server_pid()
+        if pid in self._prepared:
+            self._prepared.discard(pid)
+            return True
+        return False
 
     async def _commit(self, conn: _Conn, on_done: Callable[[str], None]) -> str:
         """COMMIT and release; the status (``COMMIT``, or ``ROLLBACK`` for an aborted block).
@@ -304,8 +317,12 @@ class _TxScope:
     async def __aenter__(self) -> _AsyncpgTx:
         self._t0 = time.perf_counter()
         r = self._request
-        script, bound = _begin_plan(r.ctx, r.readonly, r.isolation, r.statement_timeout)
         conn = await self._lane._acquire()
+        # A connection whose last transaction ran SQL that may have PREPAREd gets the sweep.
+        sweep = r.ctx is not None and self._lane._take_prepared(conn)
+        script, bound = _begin_plan(
+            r.ctx, r.readonly, r.isolation, r.statement_timeout, deallocate=sweep
+        )
         try:
             await self._begin(conn, script, bound)
         except BaseException as exc:
@@ -406,6 +423,8 @@ class _AsyncpgTx:
                 f"query {query.name} refused: the connection is not inside a transaction, "
                 "so transaction-local tenant settings would not apply"
             )
+        if sql.may_prepare(query.sql):
+            self._lane._prepared.add(conn.get_server_pid())
         return conn
 
     def _fail(self, exc: BaseException, query: Query[Any], t0: float) -> TenantDBError:
@@ -583,7 +602,6 @@ class _Savepoint:
             tx._broken = False  # a savepoint opens only in a healthy transaction: undone
 
 
-@functools.lru_cache(maxsize=4096)
 async def _plain_commit(conn: _Conn) -> str:
     return await conn.execute("COMMIT")
 
@@ -619,11 +637,14 @@ async def _tenant_commit(conn: _Conn) -> str:
         return await conn.execute("ROLLBACK")
 
 
+@functools.lru_cache(maxsize=4096)
 def _begin_plan(
     ctx: TenantContext | None,
     readonly: bool,
     isolation: Isolation | None,
     statement_timeout: float | None,
+    *,
+    deallocate: bool = False,
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(BEGIN script, settings that must travel bound); cached per context and mode."""
     literal, bound = sql.split_settings(() if ctx is None else ctx.settings())
@@ -633,6 +654,7 @@ def _begin_plan(
         statement_timeout=statement_timeout,
         literal=literal,
         clear_session=ctx is not None,
+        deallocate=deallocate,
     )
     return script, tuple(bound)
 

@@ -7,6 +7,7 @@ quote, backslash or NUL); anything else travels as a bound parameter in a second
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -18,9 +19,11 @@ from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
 __all__ = (
+    "DEALLOCATE_SQL_PREPARED",
     "TENANT_COMMIT",
     "begin_script",
     "bound_settings_sql",
+    "may_prepare",
     "quote_ident",
     "quote_literal",
     "split_settings",
@@ -40,7 +43,7 @@ _TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
 _LITERAL_IDS = 2
 """``TenantContext.settings()`` starts with the tenant id and the user id."""
 
-_DEALLOCATE_SQL_PREPARED = (
+DEALLOCATE_SQL_PREPARED = (
     "DO $tenantdb$DECLARE s text;BEGIN "
     "FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP "
     "EXECUTE pg_catalog.format($f$DEALLOCATE %I$f$,s);END LOOP;END$tenantdb$"
@@ -49,12 +52,25 @@ _DEALLOCATE_SQL_PREPARED = (
 
 ``DEALLOCATE ALL`` would also drop asyncpg's protocol-level statements (its statement cache);
 those have ``from_sql = false`` and stay. Written without a single quote, so every quoted
-piece of the BEGIN script is still one of the validated id literals.
+piece of the BEGIN script is still one of the validated id literals. Reading
+``pg_prepared_statements`` costs ~60 µs with a full statement cache, so the lane appends this
+only to the BEGIN of a connection whose previous transaction ran SQL that may have prepared
+(:func:`may_prepare`).
 """
+
+_PREPARE_WORD = re.compile(r"\bprepare\b", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def may_prepare(sql: str) -> bool:
+    """Whether ``sql`` could create a SQL-level prepared statement (any ``PREPARE`` word:
+    a false positive only costs the next BEGIN the sweep)."""
+    return _PREPARE_WORD.search(sql) is not None
+
 
 _CLEAR_SESSION = (
     "RESET ALL;RESET ROLE;DISCARD TEMP;DISCARD SEQUENCES;CLOSE ALL;UNLISTEN *;"
-    "SELECT pg_catalog.pg_advisory_unlock_all();" + _DEALLOCATE_SQL_PREPARED
+    "SELECT pg_catalog.pg_advisory_unlock_all()"
 )
 """Run inside every tenant BEGIN, before the context is set (docs/security.md).
 
@@ -71,7 +87,8 @@ transaction block, so its parts are spelled out):
 * ``CLOSE ALL``: a ``WITH HOLD`` cursor, materialised at its COMMIT under the previous
   tenant's context (a real leak: the next tenant could ``FETCH`` its rows);
 * ``UNLISTEN *`` and ``pg_advisory_unlock_all()``: notifications and session advisory locks;
-* :data:`_DEALLOCATE_SQL_PREPARED`: SQL ``PREPARE``d statements.
+* :data:`DEALLOCATE_SQL_PREPARED`: SQL ``PREPARE``d statements (only after SQL that may
+  have prepared one ran on the connection).
 
 BEGIN itself states every characteristic (``begin_script``), because ``SET SESSION
 CHARACTERISTICS`` or ``default_transaction_*`` would already have shaped the transaction
@@ -127,6 +144,7 @@ def begin_script(
     statement_timeout: float | None,
     literal: Sequence[tuple[str, str]],
     clear_session: bool = False,
+    deallocate: bool = False,
 ) -> str:
     """``BEGIN …;[<the session reset>;]SELECT set_config(…, true), …``.
 
@@ -149,6 +167,8 @@ def begin_script(
             begin += " READ ONLY"
     if clear_session:
         begin += ";" + _CLEAR_SESSION
+    if deallocate:
+        begin += ";" + DEALLOCATE_SQL_PREPARED
     calls = []
     if statement_timeout is not None:
         millis = max(1, int(statement_timeout * 1000))
