@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 
 import anyio
 import msgspec
-import structlog
 
 from tenantdb._deadline import Deadline, Watchdog
+from tenantdb._log import tenantdb_logger
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.drivers.asyncpg.lane import AsyncpgLane, PoolOptions
 from tenantdb.drivers.dataapi.config import DataApi
@@ -54,7 +54,7 @@ from tenantdb.observe import Metrics, MetricsSnapshot
 __all__ = ("Database", "Health")
 
 T = TypeVar("T")
-_log = structlog.get_logger("tenantdb")
+_log = tenantdb_logger()
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -552,7 +552,7 @@ def _data_api_lane_class() -> Any:
         from tenantdb.drivers.dataapi import lane as dataapi_lane
     except ImportError:
         raise ConfigurationError(
-            "USE_DATA_API / tenant=DataApi(...) requires the Data API lane, which this "
-            "installation does not have; use tenant='postgresql://…' (TENANT_DATABASE_URL)"
+            "the Data API transport (USE_DATA_API, DataApi(...)) needs the dataapi extra: "
+            "pip install 'tenantdb[dataapi]'"
         ) from None
     return dataapi_lane.DataApiLane
