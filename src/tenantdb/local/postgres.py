@@ -79,7 +79,7 @@ class LocalPostgres(LocalDatabase):
 
     ``data_dir=None`` makes a throwaway cluster deleted on exit; a path keeps the cluster
     between runs (it is initialised once and reused). ``max_connections`` is high enough for
-    the concurrency tests by default.
+    the concurrency tests by default. ``port=0`` picks a free port.
     """
 
     def __init__(
@@ -89,8 +89,12 @@ class LocalPostgres(LocalDatabase):
         database: str = "tenantdb",
         max_connections: int = 400,
         log_statements: bool = False,
+        port: int = 0,
     ) -> None:
         super().__init__(self, database)
+        if not 0 <= port <= 65535:
+            raise ConfigurationError(f"port must be 0 (a free one) to 65535, got {port}")
+        self._requested_port = port
         self._persistent = data_dir is not None
         self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self._max_connections = max_connections
@@ -136,6 +140,7 @@ class LocalPostgres(LocalDatabase):
 
     def start_sync(self) -> None:
         """Initialise (if needed) and start the server; blocking."""
+        _bin_dir()  # a missing extra fails here, before any directory is created
         if self._data_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="tenantdb-pg-"))
             self._data_dir = self._tmp / "data"
@@ -152,7 +157,7 @@ class LocalPostgres(LocalDatabase):
                 "--locale=C",
                 "--no-sync",
             )
-        self.port = _free_port()
+        self.port = self._requested_port or _free_port()
         options = (
             f"-c listen_addresses={self.host} -c port={self.port} -k '' "
             f"-c max_connections={self._max_connections} -c fsync=off "
