@@ -24,7 +24,8 @@ import math
 from typing import Any
 
 import msgspec
-import structlog
+
+from tenantdb._log import tenantdb_logger
 
 __all__ = ("OTHER_TENANTS", "Metrics", "MetricsSnapshot", "QueryStats", "TenantStats")
 
@@ -160,7 +161,7 @@ class Metrics:
     """
 
     def __init__(self, *, logger: Any = None, log: bool = True, max_tenants: int = 10_000) -> None:
-        self._logger = logger if logger is not None else structlog.get_logger("tenantdb")
+        self._logger = logger if logger is not None else tenantdb_logger()
         self._log = log
         self._max_tenants = max_tenants
         self.reset()
@@ -200,7 +201,7 @@ class Metrics:
         if tenant_id is not None:
             self._tenant(tenant_id).add_query(rows, failed)
         if self._log:
-            event = self._logger.warning if failed else self._logger.debug
+            event = _failed_query_level(self._logger, sqlstate) if failed else self._logger.debug
             event(
                 "query",
                 query=query,
@@ -240,7 +241,9 @@ class Metrics:
         self, lane: str, tenant_id: str | None, ms: float, *, ok: bool, sets: int, error: str | None
     ) -> None:
         if not ok:
-            event = self._logger.warning
+            # A rollback is the caller's exception propagating (it reports it); transport
+            # faults (``error``) are the lane's own problem and stay warnings.
+            event = self._logger.warning if error is not None else self._logger.info
         elif lane == "admin":
             event = self._logger.info
         else:
@@ -280,6 +283,12 @@ class Metrics:
             per_tenant={key: _tenant_stats(c) for key, c in self._tenants.items()},
             per_query={key: _query_stats(c) for key, c in self._per_query.items()},
         )
+
+
+def _failed_query_level(logger: Any, sqlstate: str | None) -> Any:
+    """Integrity violations (class 23: unique, foreign key, check) are routine outcomes a
+    caller maps to 409/422, so they log at info; every other failure at warning."""
+    return logger.info if sqlstate is not None and sqlstate.startswith("23") else logger.warning
 
 
 def _error_field(error: str | None) -> dict[str, str]:
