@@ -42,6 +42,7 @@ from tenantdb.errors import (
     TransportError,
 )
 from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
+from tenantdb.postgres import Postgres
 from tenantdb.query import Column, Command, ExecResult, Param, Query
 from tenantdb.web.asgi import TenantContextMiddleware
 from tenantdb.web.jwt import JwtVerifier
@@ -69,6 +70,7 @@ __all__ = (
     "MetricsSnapshot",
     "Param",
     "PoolOptions",
+    "Postgres",
     "Query",
     "QueryError",
     "QueryStats",

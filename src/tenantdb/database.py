@@ -50,6 +50,7 @@ from tenantdb.errors import (
     TransactionTimeoutError,
 )
 from tenantdb.observe import Metrics, MetricsSnapshot
+from tenantdb.postgres import Postgres, postgres_from_env
 
 __all__ = ("Database", "Health")
 
@@ -120,8 +121,8 @@ class Database:
     def __init__(
         self,
         *,
-        admin: str | DataApi | None = None,
-        tenant: str | DataApi | None = None,
+        admin: str | Postgres | DataApi | None = None,
+        tenant: str | Postgres | DataApi | None = None,
         pool: PoolOptions | None = None,
         admin_pool: PoolOptions | None = None,
         migrations: str | os.PathLike[str] | None = None,
@@ -143,20 +144,31 @@ class Database:
 
     # -- construction ----------------------------------------------------------------------------
     def _lane(
-        self, name: Literal["admin", "tenant"], target: str | DataApi, options: PoolOptions
+        self,
+        name: Literal["admin", "tenant"],
+        target: str | Postgres | DataApi,
+        options: PoolOptions,
     ) -> Lane:
         """The seam where a lane's transport is chosen: a DSN is asyncpg, a ``DataApi``
         config is the Data API lane (``tenantdb.drivers.dataapi.lane.DataApiLane``)."""
         if isinstance(target, str):
             _check_dsn(name, target)
             return AsyncpgLane(target, name=name, options=options, metrics=self._metrics)
+        if isinstance(target, Postgres):
+            return AsyncpgLane(
+                target.dsn,
+                name=name,
+                options=options,
+                metrics=self._metrics,
+                connect=target.pool_kwargs(),
+            )
         if isinstance(target, DataApi):
             lane: Lane = _data_api_lane_class()(
                 target, name=name, options=options, metrics=self._metrics
             )
             return lane
         raise ConfigurationError(
-            f"{name}= must be a postgresql:// DSN or a tenantdb.DataApi, "
+            f"{name}= must be a postgresql:// DSN, a tenantdb.Postgres or a tenantdb.DataApi, "
             f"got {type(target).__name__}"
         )
 
@@ -172,8 +184,8 @@ class Database:
         constructor (``pool=``, ``migrations=``, …).
         """
         env = os.environ if environ is None else environ
-        admin: str | DataApi | None = env.get("DATABASE_URL") or None
-        tenant: str | DataApi | None
+        admin: str | Postgres | DataApi | None = env.get("DATABASE_URL") or None
+        tenant: str | Postgres | DataApi | None
         if _flag(env, "USE_DATA_API"):
             _data_api_lane_class()
             from tenantdb.admin.session import ADMIN_SECRET_VAR, data_api_from_env
@@ -188,6 +200,11 @@ class Database:
                 "set DATABASE_URL (admin lane) and/or TENANT_DATABASE_URL (tenant lane), "
                 "or USE_DATA_API=true with DB_CLUSTER_ARN, DB_SECRET_ARN, DATABASE_NAME"
             )
+        # DATABASE_SSLMODE / DATABASE_SSLROOTCERT / DATABASE_IAM_AUTH (tenantdb.postgres)
+        if isinstance(admin, str):
+            admin = postgres_from_env(admin, env, role="admin")
+        if isinstance(tenant, str):
+            tenant = postgres_from_env(tenant, env, role="tenant")
         return cls(admin=admin, tenant=tenant, **options)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -373,6 +390,8 @@ class Database:
         from tenantdb.admin import audit
 
         tenant = self._tenant_target
+        if isinstance(tenant, Postgres):
+            tenant = tenant.dsn
         role = (urlsplit(tenant).username if isinstance(tenant, str) else None) or "app_tenant"
         try:
             async with self._audit_connections() as (admin_conn, tenant_conn):
