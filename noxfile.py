@@ -72,3 +72,12 @@ def demo(session: nox.Session) -> None:
     """Embedded PostgreSQL, migrate, seed, two tenants through generated code, metrics."""
     _install(session)
     session.run("python", "examples/demo.py", *session.posargs, env={"PYTHONPATH": "generated"})
+
+
+@nox.session
+def service(session: nox.Session) -> None:
+    """The example FastAPI service (examples/service): embedded PostgreSQL, demo data, uvicorn."""
+    _install(session)
+    session.run(
+        "python", "examples/service/app.py", *session.posargs, env={"PYTHONPATH": "generated"}
+    )

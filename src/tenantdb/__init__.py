@@ -16,6 +16,7 @@ from tenantdb.context import (
     TENANT_SETTING,
     USER_SETTING,
     IdValidator,
+    OpaqueId,
     SlugId,
     TenantContext,
     UuidId,
@@ -23,6 +24,7 @@ from tenantdb.context import (
     context_from_headers,
     current_context,
     current_context_or_none,
+    opaque_id,
     slug_id,
     uuid_id,
 )
@@ -44,8 +46,8 @@ from tenantdb.errors import (
 from tenantdb.observe import Metrics, MetricsSnapshot, QueryStats, TenantStats
 from tenantdb.postgres import Postgres
 from tenantdb.query import Column, Command, ExecResult, Param, Query
-from tenantdb.web.asgi import TenantContextMiddleware
-from tenantdb.web.jwt import JwtVerifier
+from tenantdb.web.asgi import TenantContextMiddleware, current_claims
+from tenantdb.web.jwt import JwtVerifier, VerifiedToken
 
 __version__ = "0.1.0"
 
@@ -68,6 +70,7 @@ __all__ = (
     "JwtVerifier",
     "Metrics",
     "MetricsSnapshot",
+    "OpaqueId",
     "Param",
     "PoolOptions",
     "Postgres",
@@ -84,12 +87,15 @@ __all__ = (
     "TransactionTimeoutError",
     "TransportError",
     "UuidId",
+    "VerifiedToken",
     "__version__",
     "bind_context",
     "context_from_headers",
+    "current_claims",
     "current_context",
     "current_context_or_none",
     "errors",
+    "opaque_id",
     "slug_id",
     "uuid_id",
 )
