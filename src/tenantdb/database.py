@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, overload
 from urllib.parse import urlsplit
 
 import anyio
@@ -55,6 +55,13 @@ from tenantdb.postgres import Postgres, postgres_from_env
 __all__ = ("Database", "Health")
 
 T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
+T6 = TypeVar("T6")
+_Op = Callable[[Transaction], Awaitable[T]]
 _log = tenantdb_logger()
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -273,21 +280,102 @@ class Database:
             timeout=timeout,
         )
 
+    @overload
     async def tenant_batch(
         self,
         ctx: TenantContext,
-        operations: Sequence[Callable[[Transaction], Awaitable[T]]],
+        operations: tuple[_Op[T1]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4], _Op[T5]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4, T5]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4], _Op[T5], _Op[T6]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: list[_Op[T]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> list[T]: ...
+
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: Sequence[Callable[[Transaction], Awaitable[Any]]],
         *,
         readonly: bool = False,
         isolation: Isolation | str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - same meaning as db.tenant(timeout=)
-    ) -> list[T]:
+    ) -> Any:
         """Run each ``operation(tx)`` in order in ONE transaction; results in the same order.
+
+        Typed like ``asyncio.gather``: a *tuple* of up to six operations gives a tuple type of
+        their results (``a, b = await db.tenant_batch(ctx, (q.count, q.sums))``); a list gives
+        ``list[T]``. At runtime the result is a list either way.
 
         If any operation raises, the whole transaction rolls back and the error propagates:
         no operation's writes survive.
         """
-        results: list[T] = []
+        results: list[Any] = []
         async with self.tenant(ctx, readonly=readonly, isolation=isolation, timeout=timeout) as tx:
             for operation in operations:
                 results.append(await operation(tx))
