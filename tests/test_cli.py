@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -101,7 +100,8 @@ def test_a_missing_extra_is_one_line_naming_it(
     args: tuple[str, ...], blocked: tuple[str, ...], extra: str, tmp_path: Path
 ) -> None:
     (tmp_path / "sqlc.yaml").write_text("version: '2'\n")
-    before = set(Path(tempfile.gettempdir()).glob("tenantdb-pg-*"))
+    private_tmp = tmp_path / "tmp"  # the child's temp dir: nothing may be left in it
+    private_tmp.mkdir()
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", _blocking_main(blocked), *args],
         capture_output=True,
@@ -109,12 +109,13 @@ def test_a_missing_extra_is_one_line_naming_it(
         timeout=120,
         check=False,
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
     )
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert f"tenantdb[{extra}]" in lines[0]
-    assert set(Path(tempfile.gettempdir()).glob("tenantdb-pg-*")) == before
+    assert list(private_tmp.iterdir()) == []
 
 
 def _blocking_main(block: tuple[str, ...]) -> str:
