@@ -83,3 +83,12 @@ def soak(session: nox.Session) -> None:
     """
     _install(session)
     session.run("python", "tests/soak.py", *session.posargs, env={"PYTHONPATH": "generated"})
+
+
+@nox.session
+def service(session: nox.Session) -> None:
+    """The example FastAPI service (examples/service): embedded PostgreSQL, demo data, uvicorn."""
+    _install(session)
+    session.run(
+        "python", "examples/service/app.py", *session.posargs, env={"PYTHONPATH": "generated"}
+    )

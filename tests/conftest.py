@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = tuple(sorted(p.stem for p in Path(__file__).parent.glob("fix_*.py")))
+pytest_plugins = (
+    *sorted(p.stem for p in Path(__file__).parent.glob("fix_*.py")),
+    "pytester",  # tests/test_testing_plugin.py: the user-facing plugin, in pytester projects
+)
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,7 @@ async def test_unknown_kid_is_rejected(jwks: JwksServer, rsa_key: rsa.RSAPrivate
 
 async def test_token_signed_by_another_key_is_rejected(jwks: JwksServer) -> None:
     forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    with pytest.raises(ContextError, match="Signature"):
+    with pytest.raises(ContextError, match="bad signature"):
         await _jwks_verifier(jwks).verify(_rs256(forger, _claims()))
 
 

@@ -119,7 +119,7 @@ def test_query_event_carries_names_and_timings_only() -> None:
         "sqlstate": None,
         "ok": True,
     }
-    assert failed["log_level"] == "warning"
+    assert failed["log_level"] == "info"  # a unique violation is a routine, handled outcome
     assert (failed["sqlstate"], failed["ok"]) == ("23505", False)
     assert secret not in repr(logs)
 
@@ -150,9 +150,69 @@ def test_transaction_events_admin_lane_at_info_failures_at_warning() -> None:
     assert logs[2]["error"] == "ThrottledError"
 
 
+def test_failures_other_than_integrity_are_warnings_and_rollbacks_info() -> None:
+    m = Metrics()
+    with capture_logs() as logs:
+        m.record_query(
+            lane="tenant", tenant_id=A, query="Q", rows=0, duration_s=0.001, sqlstate="57014"
+        )
+        m.record_transaction(lane="tenant", tenant_id=A, duration_s=0.001, ok=False, context_sets=1)
+    assert [e["log_level"] for e in logs] == ["warning", "info"]
+
+
 def test_log_false_emits_nothing() -> None:
     m = Metrics(log=False)
     with capture_logs() as logs:
         _tx(m, A, 1.0)
         m.record_query(lane="tenant", tenant_id=A, query="Q", rows=0, duration_s=0.001)
     assert logs == []
+
+
+_EMIT = """
+import sys
+from tenantdb.observe import Metrics
+setup = sys.argv[1]
+if setup == "logging":
+    import logging
+    logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+elif setup == "structlog":
+    import structlog
+    structlog.configure()
+m = Metrics()
+m.record_query(lane="tenant", tenant_id=None, query="Q", rows=1, duration_s=0.001)
+m.record_query(lane="tenant", tenant_id=None, query="Q", rows=0, duration_s=0.001,
+               sqlstate="23505")
+m.record_query(lane="tenant", tenant_id=None, query="Q", rows=0, duration_s=0.001,
+               sqlstate="57014")
+"""
+
+
+def _emit(setup: str) -> tuple[str, str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", _EMIT, setup], capture_output=True, text=True, check=True
+    )
+    return out.stdout, out.stderr
+
+
+def test_nothing_prints_until_the_application_configures_logging() -> None:
+    assert _emit("none") == ("", "")
+
+
+def test_stdlib_logging_gets_the_events_at_its_levels() -> None:
+    stdout, stderr = _emit("logging")
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert [line.split()[1] for line in lines] == ["DEBUG", "INFO", "WARNING"]
+    assert all(line.startswith("tenantdb ") and "query='Q'" in line for line in lines)
+
+
+def test_a_structlog_configuration_gets_them_through_structlog() -> None:
+    stdout, _ = _emit("structlog")
+    assert [("warning" in line, "query" in line) for line in stdout.splitlines()] == [
+        (False, True),
+        (False, True),
+        (True, True),
+    ]

@@ -16,6 +16,7 @@ from tenantdb.context import (
     TENANT_SETTING,
     USER_SETTING,
     IdValidator,
+    OpaqueId,
     SlugId,
     TenantContext,
     UuidId,
@@ -23,6 +24,7 @@ from tenantdb.context import (
     context_from_headers,
     current_context,
     current_context_or_none,
+    opaque_id,
     slug_id,
     uuid_id,
 )
@@ -45,9 +47,10 @@ from tenantdb.errors import (
 )
 from tenantdb.observe import Metrics, MetricsSnapshot, Observer, QueryStats, TenantStats
 from tenantdb.otel import OtelObserver
+from tenantdb.postgres import Postgres
 from tenantdb.query import Column, Command, ExecResult, Param, Query
-from tenantdb.web.asgi import TenantContextMiddleware
-from tenantdb.web.jwt import JwtVerifier
+from tenantdb.web.asgi import TenantContextMiddleware, current_claims
+from tenantdb.web.jwt import JwtVerifier, VerifiedToken
 
 __version__ = "0.1.0"
 
@@ -73,10 +76,12 @@ __all__ = (
     "Metrics",
     "MetricsSnapshot",
     "Observer",
+    "OpaqueId",
     "OtelObserver",
     "Param",
     "PoolOptions",
     "PoolUsage",
+    "Postgres",
     "Query",
     "QueryError",
     "QueryStats",
@@ -90,12 +95,15 @@ __all__ = (
     "TransactionTimeoutError",
     "TransportError",
     "UuidId",
+    "VerifiedToken",
     "__version__",
     "bind_context",
     "context_from_headers",
+    "current_claims",
     "current_context",
     "current_context_or_none",
     "errors",
+    "opaque_id",
     "slug_id",
     "uuid_id",
 )

@@ -35,6 +35,7 @@ __all__ = (
     "USER_HEADER",
     "USER_SETTING",
     "IdValidator",
+    "OpaqueId",
     "SlugId",
     "TenantContext",
     "UuidId",
@@ -42,6 +43,7 @@ __all__ = (
     "context_from_headers",
     "current_context",
     "current_context_or_none",
+    "opaque_id",
     "slug_id",
     "uuid_id",
 )
@@ -56,6 +58,7 @@ MAX_VALUE_LENGTH = 1024
 
 _UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _NIL_UUID = "00000000-0000-0000-0000-000000000000"
+_OPAQUE = re.compile(r"\A[!-~]+\Z")
 _SLUG = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _VARIABLE = re.compile(r"\Aapp\.[a-z_][a-z0-9_]{0,62}\Z")
 _RESERVED_VARIABLES = frozenset({TENANT_SETTING, USER_SETTING})
@@ -85,7 +88,8 @@ class UuidId(msgspec.Struct, frozen=True):
     """Canonical lowercase hyphenated UUIDs, except the nil UUID (RLS.md §4.2).
 
     Rejects uppercase, braces, ``urn:uuid:``, missing hyphens, whitespace anywhere, full-width
-    or other non-ASCII digits, NUL, anything but ``str``. Use ``str(u)`` for a ``uuid.UUID``.
+    or other non-ASCII digits, NUL, anything but ``str`` (``TenantContext`` turns a
+    ``uuid.UUID`` into its canonical string first).
     """
 
     def __call__(self, value: object, *, variable: str) -> str:
@@ -119,8 +123,34 @@ class SlugId(msgspec.Struct, frozen=True, repr_omit_defaults=True):
         )
 
 
+class OpaqueId(msgspec.Struct, frozen=True, repr_omit_defaults=True):
+    """Identity-provider user ids such as ``auth0|5f7c8ec7c33c6c004bbafe82``, ``google-oauth2|1``
+    or an email: printable ASCII without spaces (``!`` to ``~``), 1 to ``max_length`` chars.
+
+    For ``user_validator=`` when tenants are UUIDs but users come from an IdP. Such values are
+    always sent as bound parameters (the asyncpg lane inlines only ``[A-Za-z0-9._:@+-]``).
+    """
+
+    max_length: int = 255
+
+    def __call__(self, value: object, *, variable: str) -> str:
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= self.max_length
+            and _OPAQUE.match(value) is not None
+        ):
+            return value
+        raise ContextError(
+            f"invalid {variable}: expected printable ASCII without spaces, at most "
+            f"{self.max_length} chars, got {_show(value)}",
+            variable=variable,
+        )
+
+
 uuid_id = UuidId()
 """The default validator: canonical UUIDs."""
+opaque_id = OpaqueId()
+"""Opaque identity-provider ids (``auth0|…``), for ``user_validator=``."""
 slug_id = SlugId()
 """Slug validator with the default reserved list."""
 
@@ -128,9 +158,11 @@ slug_id = SlugId()
 class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
     """The identity one RLS transaction runs for; valid by construction.
 
-    ``validator`` checks ``tenant_id`` and ``user_id``; ``user_id=None`` means no user (the
-    setting is sent as ``''``, which policies must treat as none). ``variables`` are extra
-    ``app.*`` settings, in the order they are sent. Construction raises
+    ``validator`` checks ``tenant_id`` and, unless ``user_validator`` is given, ``user_id``
+    (e.g. ``user_validator=opaque_id`` for ``auth0|…`` users of UUID tenants);
+    ``user_id=None`` means no user (the setting is sent as ``''``, which policies must treat as
+    none). A ``uuid.UUID`` is accepted for either id and stored as its canonical string.
+    ``variables`` are extra ``app.*`` settings, in the order they are sent. Construction raises
     :class:`~tenantdb.errors.ContextError` naming the bad variable.
     """
 
@@ -138,11 +170,18 @@ class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
     user_id: str | None = None
     variables: tuple[tuple[str, str], ...] = ()
     validator: IdValidator = uuid_id
+    user_validator: IdValidator | None = None
 
     def __post_init__(self) -> None:
+        # uuid.UUID is unambiguous: its str() is the canonical form the validators expect.
+        for field in ("tenant_id", "user_id"):
+            value: object = getattr(self, field)
+            if type(value) is uuid.UUID:
+                msgspec.structs.force_setattr(self, field, str(value))
         _check_id(self.validator, self.tenant_id, "tenant_id")
         if self.user_id is not None:
-            _check_id(self.validator, self.user_id, "user_id")
+            user_validator = self.validator if self.user_validator is None else self.user_validator
+            _check_id(user_validator, self.user_id, "user_id")
         _check_variables(self.variables)
 
     @classmethod
@@ -153,6 +192,7 @@ class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
         variables: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         *,
         validator: IdValidator = uuid_id,
+        user_validator: IdValidator | None = None,
     ) -> TenantContext:
         """Build a context from looser inputs: ``uuid.UUID`` ids, a mapping of variables.
 
@@ -168,6 +208,7 @@ class TenantContext(msgspec.Struct, frozen=True, repr_omit_defaults=True):
             user_id=None if user_id is None else _from_uuid(user_id),
             variables=items,
             validator=validator,
+            user_validator=user_validator,
         )
 
     def settings(self) -> tuple[tuple[str, str], ...]:

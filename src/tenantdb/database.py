@@ -37,14 +37,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, overload
 from urllib.parse import urlsplit
 
 import anyio
 import msgspec
-import structlog
 
 from tenantdb._deadline import Deadline, Watchdog
+from tenantdb._log import tenantdb_logger
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.drivers.asyncpg.lane import AsyncpgLane, PoolOptions
 from tenantdb.drivers.dataapi.config import DataApi
@@ -66,11 +66,19 @@ from tenantdb.observe import (
     enter_scope,
     exit_scope,
 )
+from tenantdb.postgres import Postgres, postgres_from_env
 
 __all__ = ("RUN_RETRY", "Database", "Health", "PoolUsage")
 
 T = TypeVar("T")
-_log = structlog.get_logger("tenantdb")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
+T6 = TypeVar("T6")
+_Op = Callable[[Transaction], Awaitable[T]]
+_log = tenantdb_logger()
 
 RUN_RETRY = RetryPolicy(deadline=30.0, max_attempts=10, base_delay=0.02, max_delay=1.0)
 """``Database.run``'s default: up to 10 attempts within 30 s, 20 ms to 1 s jittered backoff."""
@@ -161,8 +169,8 @@ class Database:
     def __init__(
         self,
         *,
-        admin: str | DataApi | None = None,
-        tenant: str | DataApi | None = None,
+        admin: str | Postgres | DataApi | None = None,
+        tenant: str | Postgres | DataApi | None = None,
         pool: PoolOptions | None = None,
         admin_pool: PoolOptions | None = None,
         migrations: str | os.PathLike[str] | None = None,
@@ -196,20 +204,31 @@ class Database:
 
     # -- construction ----------------------------------------------------------------------------
     def _lane(
-        self, name: Literal["admin", "tenant"], target: str | DataApi, options: PoolOptions
+        self,
+        name: Literal["admin", "tenant"],
+        target: str | Postgres | DataApi,
+        options: PoolOptions,
     ) -> Lane:
         """The seam where a lane's transport is chosen: a DSN is asyncpg, a ``DataApi``
         config is the Data API lane (``tenantdb.drivers.dataapi.lane.DataApiLane``)."""
         if isinstance(target, str):
             _check_dsn(name, target)
             return AsyncpgLane(target, name=name, options=options, metrics=self._metrics)
+        if isinstance(target, Postgres):
+            return AsyncpgLane(
+                target.dsn,
+                name=name,
+                options=options,
+                metrics=self._metrics,
+                connect=target.pool_kwargs(),
+            )
         if isinstance(target, DataApi):
             lane: Lane = _data_api_lane_class()(
                 target, name=name, options=options, metrics=self._metrics
             )
             return lane
         raise ConfigurationError(
-            f"{name}= must be a postgresql:// DSN or a tenantdb.DataApi, "
+            f"{name}= must be a postgresql:// DSN, a tenantdb.Postgres or a tenantdb.DataApi, "
             f"got {type(target).__name__}"
         )
 
@@ -225,8 +244,8 @@ class Database:
         constructor (``pool=``, ``migrations=``, …).
         """
         env = os.environ if environ is None else environ
-        admin: str | DataApi | None = env.get("DATABASE_URL") or None
-        tenant: str | DataApi | None
+        admin: str | Postgres | DataApi | None = env.get("DATABASE_URL") or None
+        tenant: str | Postgres | DataApi | None
         if _flag(env, "USE_DATA_API"):
             _data_api_lane_class()
             from tenantdb.admin.session import ADMIN_SECRET_VAR, data_api_from_env
@@ -241,6 +260,11 @@ class Database:
                 "set DATABASE_URL (admin lane) and/or TENANT_DATABASE_URL (tenant lane), "
                 "or USE_DATA_API=true with DB_CLUSTER_ARN, DB_SECRET_ARN, DATABASE_NAME"
             )
+        # DATABASE_SSLMODE / DATABASE_SSLROOTCERT / DATABASE_IAM_AUTH (tenantdb.postgres)
+        if isinstance(admin, str):
+            admin = postgres_from_env(admin, env, role="admin")
+        if isinstance(tenant, str):
+            tenant = postgres_from_env(tenant, env, role="tenant")
         return cls(admin=admin, tenant=tenant, **options)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -358,21 +382,102 @@ class Database:
             timeout=timeout,
         )
 
+    @overload
     async def tenant_batch(
         self,
         ctx: TenantContext,
-        operations: Sequence[Callable[[Transaction], Awaitable[T]]],
+        operations: tuple[_Op[T1]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4], _Op[T5]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4, T5]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: tuple[_Op[T1], _Op[T2], _Op[T3], _Op[T4], _Op[T5], _Op[T6]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+
+    @overload
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: list[_Op[T]],
+        *,
+        readonly: bool = ...,
+        isolation: Isolation | str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+    ) -> list[T]: ...
+
+    async def tenant_batch(
+        self,
+        ctx: TenantContext,
+        operations: Sequence[Callable[[Transaction], Awaitable[Any]]],
         *,
         readonly: bool = False,
         isolation: Isolation | str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - same meaning as db.tenant(timeout=)
-    ) -> list[T]:
+    ) -> Any:
         """Run each ``operation(tx)`` in order in ONE transaction; results in the same order.
+
+        Typed like ``asyncio.gather``: a *tuple* of up to six operations gives a tuple type of
+        their results (``a, b = await db.tenant_batch(ctx, (q.count, q.sums))``); a list gives
+        ``list[T]``. At runtime the result is a list either way.
 
         If any operation raises, the whole transaction rolls back and the error propagates:
         no operation's writes survive.
         """
-        results: list[T] = []
+        results: list[Any] = []
         async with self.tenant(ctx, readonly=readonly, isolation=isolation, timeout=timeout) as tx:
             for operation in operations:
                 results.append(await operation(tx))
@@ -597,6 +702,8 @@ class Database:
         from tenantdb.admin import audit
 
         tenant = self._tenant_target
+        if isinstance(tenant, Postgres):
+            tenant = tenant.dsn
         role = (urlsplit(tenant).username if isinstance(tenant, str) else None) or "app_tenant"
         try:
             async with self._audit_connections() as (admin_conn, tenant_conn):
@@ -847,7 +954,7 @@ def _max_size(lane: Lane) -> int:
     return 0 if options is None else options.max_size
 
 
-def _lane_info(lane: Lane, target: str | DataApi) -> LaneInfo:
+def _lane_info(lane: Lane, target: str | Postgres | DataApi) -> LaneInfo:
     """What telemetry reports about ``lane``: database name and server (never credentials)."""
     if isinstance(target, DataApi):
         endpoint = urlsplit(
@@ -860,7 +967,7 @@ def _lane_info(lane: Lane, target: str | DataApi) -> LaneInfo:
             server_address=endpoint.hostname,
             server_port=endpoint.port or (443 if endpoint.scheme == "https" else 80),
         )
-    dsn = urlsplit(target)
+    dsn = urlsplit(target.dsn if isinstance(target, Postgres) else target)
     try:
         port = dsn.port
     except ValueError:
@@ -915,7 +1022,7 @@ def _data_api_lane_class() -> Any:
         from tenantdb.drivers.dataapi import lane as dataapi_lane
     except ImportError:
         raise ConfigurationError(
-            "USE_DATA_API / tenant=DataApi(...) requires the Data API lane, which this "
-            "installation does not have; use tenant='postgresql://…' (TENANT_DATABASE_URL)"
+            "the Data API transport (USE_DATA_API, DataApi(...)) needs the dataapi extra: "
+            "pip install 'tenantdb[dataapi]'"
         ) from None
     return dataapi_lane.DataApiLane

@@ -36,7 +36,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import msgspec
-import structlog
+
+from tenantdb._log import tenantdb_logger
 
 __all__ = (
     "OTHER_TENANTS",
@@ -315,7 +316,7 @@ class Metrics:
         max_tenants: int = 10_000,
         observers: Iterable[Observer] = (),
     ) -> None:
-        self._logger = logger if logger is not None else structlog.get_logger("tenantdb")
+        self._logger = logger if logger is not None else tenantdb_logger()
         self._log = log
         self._max_tenants = max_tenants
         self._observers: tuple[Observer, ...] = tuple(observers)
@@ -407,7 +408,7 @@ class Metrics:
         if tenant_id is not None:
             self._tenant(tenant_id).add_query(rows, failed)
         if self._log:
-            event = self._logger.warning if failed else self._logger.debug
+            event = _failed_query_level(self._logger, sqlstate) if failed else self._logger.debug
             event(
                 "query",
                 query=query,
@@ -518,7 +519,9 @@ class Metrics:
         self, lane: str, tenant_id: str | None, ms: float, *, ok: bool, sets: int, error: str | None
     ) -> None:
         if not ok:
-            event = self._logger.warning
+            # A rollback is the caller's exception propagating (it reports it); transport
+            # faults (``error``) are the lane's own problem and stay warnings.
+            event = self._logger.warning if error is not None else self._logger.info
         elif lane == "admin":
             event = self._logger.info
         else:
@@ -618,7 +621,7 @@ def record_retry(
     )
 
 
-_LOGGER = structlog.get_logger("tenantdb")
+_LOGGER = tenantdb_logger()
 
 
 def _log_retry(  # noqa: PLR0917 - private; every field of the event, in order
@@ -643,6 +646,12 @@ def _log_retry(  # noqa: PLR0917 - private; every field of the event, in order
         error=error,
         delay_ms=round(delay_s * 1000.0, 3),
     )
+
+
+def _failed_query_level(logger: Any, sqlstate: str | None) -> Any:
+    """Integrity violations (class 23: unique, foreign key, check) are routine outcomes a
+    caller maps to 409/422, so they log at info; every other failure at warning."""
+    return logger.info if sqlstate is not None and sqlstate.startswith("23") else logger.warning
 
 
 def _error_field(error: str | None) -> dict[str, str]:

@@ -6,6 +6,7 @@ from tenantdb.admin.seed import (
     add_arguments,
     run,
     seed,
+    seed_files,
 )
 
 __all__ = (
@@ -14,4 +15,5 @@ __all__ = (
     "add_arguments",
     "run",
     "seed",
+    "seed_files",
 )

@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 import asyncpg
@@ -34,7 +36,7 @@ from tenantdb.admin.session import (
 from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.errors import ConfigurationError, QueryError, TenantDBError
 
-__all__ = ("SeedError", "SeedSummary", "add_arguments", "run", "seed")
+__all__ = ("SeedError", "SeedSummary", "add_arguments", "run", "seed", "seed_files")
 
 
 class SeedError(ConfigurationError):
@@ -96,6 +98,64 @@ async def seed(
     else:
         await _seed_asyncpg(admin_dsn, plans, seed=seed, reset=reset, analyze=analyze, bar=bar)
     return SeedSummary(seed, tuple(p.tenant_id for p in plans), counts, time.perf_counter() - start)
+
+
+async def seed_files(admin_dsn: str | DataApi, files: list[Path]) -> int:
+    """Run your own seed SQL files, in order, as the admin role, in ONE transaction.
+
+    The general form of ``tenantdb seed`` (``--file``, repeatable; a directory means its
+    ``*.sql`` files in name order): any schema, any data. A failure rolls every file back and
+    raises ``SeedError`` naming the file. Returns the number of statements run.
+    """
+    scripts = _seed_scripts(files)
+    count = 0
+    current = scripts[0][0] if scripts else Path()
+    async with _admin_session(admin_dsn) as conn:
+        try:
+            async with conn.transaction():
+                for path, statements in scripts:
+                    current = path
+                    for stmt in statements:
+                        await conn.execute(stmt)
+                        count += 1
+        except (asyncpg.PostgresError, TenantDBError) as exc:
+            state = getattr(exc, "sqlstate", None)
+            raise SeedError(
+                f"{current.name} failed, every seed file was rolled back: SQLSTATE {state}: {exc}"
+            ) from exc
+    return count
+
+
+def _seed_scripts(files: list[Path]) -> list[tuple[Path, list[str]]]:
+    """Each seed file (directories expanded, ``*.sql`` by name) and its statements."""
+    from tenantdb._sqllex import split_statements
+
+    paths: list[Path] = []
+    for f in files:
+        p = Path(f)
+        if p.is_dir():
+            paths.extend(sorted(p.glob("*.sql")))
+        elif p.is_file():
+            paths.append(p)
+        else:
+            raise SeedError(f"seed file {str(p)!r} does not exist")
+    return [(p, split_statements(p.read_text(encoding="utf-8"))) for p in paths]
+
+
+@asynccontextmanager
+async def _admin_session(target: str | DataApi) -> AsyncIterator[Any]:
+    if isinstance(target, DataApi):
+        async with DataApiSession(target) as session:
+            yield session
+        return
+    try:
+        conn = await asyncpg.connect(target, timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise SeedError(f"cannot connect to the database: {exc}") from exc
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _seed_asyncpg(
@@ -238,13 +298,31 @@ class _Progress:
 
 # -- CLI --------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``tenantdb seed --tenants N --bookings-per-tenant M --seed S [--reset] [--dsn DSN]``."""
-    parser.add_argument("--dsn", default=None, help="admin DSN (default: $DATABASE_URL)")
-    parser.add_argument("--tenants", type=int, default=3)
-    parser.add_argument("--bookings-per-tenant", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--reset", action="store_true", help="truncate every example table first")
-    parser.add_argument("--no-analyze", action="store_true", help="skip VACUUM ANALYZE")
+    """``tenantdb seed --file F [...]`` (any project), or the hospitality example's generator:
+    ``--tenants N --bookings-per-tenant M --seed S [--reset]``."""
+    parser.add_argument("--dsn", default=None, help="admin role DSN (default: $DATABASE_URL)")
+    parser.add_argument(
+        "--file",
+        "-f",
+        action="append",
+        type=Path,
+        default=None,
+        help="your seed SQL file or directory of *.sql files, run in one transaction as the "
+        "admin role (repeatable); without it, the hospitality example's demo data is loaded",
+    )
+    example = parser.add_argument_group("the hospitality example's demo data (no --file)")
+    example.add_argument("--tenants", type=int, default=3, help="tenants to create (default: 3)")
+    example.add_argument(
+        "--bookings-per-tenant",
+        type=int,
+        default=100,
+        help="bookings per tenant; users, rooms and guests scale with it (default: 100)",
+    )
+    example.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same rows (default: 0)"
+    )
+    example.add_argument("--reset", action="store_true", help="truncate every example table first")
+    example.add_argument("--no-analyze", action="store_true", help="skip VACUUM ANALYZE")
     parser.add_argument(
         "--data-api",
         action="store_true",
@@ -264,6 +342,14 @@ async def run(args: argparse.Namespace) -> int:
     if not target:
         print("tenantdb seed: no database: pass --dsn or set DATABASE_URL", file=sys.stderr)
         return 1
+    if args.file:
+        try:
+            count = await seed_files(target, args.file)
+        except SeedError as exc:
+            print(f"tenantdb seed: {exc}", file=sys.stderr)
+            return 1
+        print(f"ran {count} statement(s) from {len(args.file)} seed path(s)")
+        return 0
     try:
         summary = await seed(
             target,

@@ -96,6 +96,8 @@ class LocalPostgres(LocalDatabase):
         durable: bool = False,
     ) -> None:
         super().__init__(self, database)
+        if port is not None and not 0 <= port <= 65535:
+            raise ConfigurationError(f"port must be 0 (a free one) to 65535, got {port}")
         self._persistent = data_dir is not None
         self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self._max_connections = max_connections
@@ -143,6 +145,7 @@ class LocalPostgres(LocalDatabase):
 
     def start_sync(self) -> None:
         """Initialise (if needed) and start the server; blocking."""
+        _bin_dir()  # a missing extra fails here, before any directory is created
         if self._data_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="tenantdb-pg-"))
             self._data_dir = self._tmp / "data"

@@ -17,8 +17,9 @@ handler, where the subprotocol or first message carries the credentials).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -31,17 +32,36 @@ from tenantdb.context import (
     uuid_id,
 )
 from tenantdb.errors import ConfigurationError, ContextError
-from tenantdb.web.jwt import JwtVerifier
+from tenantdb.web.jwt import JwtVerifier, VerifiedToken
 
-__all__ = ("TenantContextMiddleware", "bearer_resolver", "header_resolver")
+__all__ = (
+    "TenantContextMiddleware",
+    "bearer_resolver",
+    "current_claims",
+    "header_resolver",
+)
+
+_claims: ContextVar[Mapping[str, Any] | None] = ContextVar("tenantdb_claims", default=None)
+
+
+def current_claims() -> Mapping[str, Any]:
+    """The verified JWT claims of the current request (``bearer_resolver``); ContextError when
+    the request was not authenticated by a token. Also in ``scope["state"]["tenantdb_claims"]``
+    (Starlette/FastAPI: ``request.state.tenantdb_claims``)."""
+    claims = _claims.get()
+    if claims is None:
+        raise ContextError("no verified token claims for this request", variable="authorization")
+    return claims
+
 
 _Scope = MutableMapping[str, Any]
 _Message = MutableMapping[str, Any]
 _Receive = Callable[[], Awaitable[_Message]]
 _Send = Callable[[_Message], Awaitable[None]]
 _ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
-_Resolver = Callable[[_Scope], Awaitable[TenantContext]]
-"""Turns an HTTP scope into a context, raising ContextError when it cannot."""
+_Resolver = Callable[[_Scope], Awaitable[TenantContext | VerifiedToken]]
+"""Turns an HTTP scope into a context (or a verified token: context and claims), raising
+ContextError when it cannot."""
 
 
 class TenantContextMiddleware:
@@ -50,31 +70,63 @@ class TenantContextMiddleware:
     With ``bind_log_context`` (default) the request's ``tenant_id`` is also bound in
     structlog's contextvars, so every log line of the request carries it (with structlog's
     default ``merge_contextvars`` processor).
+
+    ``exclude_paths`` pass through without a context (docs, health checks): a path is
+    excluded when it equals an entry or lies below it (``/docs`` also covers
+    ``/docs/oauth2-redirect``). Nothing is excluded by default.
     """
 
     def __init__(
-        self, app: _ASGIApp, *, resolver: _Resolver, bind_log_context: bool = True
+        self,
+        app: _ASGIApp,
+        *,
+        resolver: _Resolver,
+        bind_log_context: bool = True,
+        exclude_paths: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.bind_log_context = bind_log_context
+        paths: list[object] = list(exclude_paths)
+        if isinstance(exclude_paths, str) or not all(
+            isinstance(p, str) and p.startswith("/") for p in paths
+        ):
+            raise ConfigurationError(
+                "exclude_paths must be a sequence of paths starting with '/', "
+                "such as ('/docs', '/openapi.json', '/healthz')"
+            )
+        self._exact = frozenset(p.rstrip("/") or "/" for p in exclude_paths)
+        self._prefixes = tuple(p.rstrip("/") + "/" for p in exclude_paths if p != "/")
+
+    def _excluded(self, path: str) -> bool:
+        return path in self._exact or path.startswith(self._prefixes)
 
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._excluded(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         try:
-            ctx = await self.resolver(scope)
+            resolved = await self.resolver(scope)
         except ContextError as exc:
             await _unauthorized(send, exc)
             return
+        claims: Mapping[str, Any] | None = None
+        if isinstance(resolved, VerifiedToken):
+            ctx, claims = resolved.context, resolved.claims
+            scope.setdefault("state", {})["tenantdb_claims"] = claims
+        else:
+            ctx = resolved
         logs = (
             structlog.contextvars.bound_contextvars(tenant_id=ctx.tenant_id)
             if self.bind_log_context
             else nullcontext()
         )
-        with bind_context(ctx), logs:
-            await self.app(scope, receive, send)
+        token = _claims.set(claims)
+        try:
+            with bind_context(ctx), logs:
+                await self.app(scope, receive, send)
+        finally:
+            _claims.reset(token)
 
 
 async def _unauthorized(send: _Send, exc: ContextError) -> None:
@@ -110,10 +162,11 @@ def _authorization(scope: _Scope) -> str:
 
 
 def bearer_resolver(verifier: JwtVerifier) -> _Resolver:
-    """Resolve from ``Authorization: Bearer <jwt>`` with ``verifier``."""
+    """Resolve from ``Authorization: Bearer <jwt>`` with ``verifier`` (claims kept for
+    :func:`current_claims`)."""
 
-    async def resolve(scope: _Scope) -> TenantContext:
-        return await verifier.verify(_authorization(scope))
+    async def resolve(scope: _Scope) -> VerifiedToken:
+        return await verifier.verify_claims(_authorization(scope))
 
     return resolve
 

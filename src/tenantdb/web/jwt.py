@@ -8,15 +8,51 @@ Keys come from a static ``key`` or a JWKS URL; JWKS documents are fetched in a w
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.errors import ConfigurationError, ContextError
 
-__all__ = ("JwtVerifier",)
+__all__ = ("JwtVerifier", "VerifiedToken")
+
+
+class VerifiedToken(msgspec.Struct, frozen=True):
+    """A verified token: the context it maps to and its claims (for handlers: scopes, roles)."""
+
+    context: TenantContext
+    claims: Mapping[str, Any]
+
+
+ClaimsToVariables = Mapping[str, str] | Callable[[Mapping[str, Any]], Mapping[str, str]]
+"""``{"role": "app.role"}`` (claim -> variable; string claims only), or a function of the
+verified claims returning ``{"app.role": "manager", ...}``."""
+
+# PyJWT exception class name -> what a client may be told. PyJWT's own messages describe the
+# decoder's internals (padding, segments, JSON positions) and are never passed on.
+_REASONS = {
+    "ExpiredSignatureError": "token expired",
+    "ImmatureSignatureError": "token not yet valid",
+    "InvalidAudienceError": "wrong audience",
+    "InvalidIssuerError": "wrong issuer",
+    "InvalidSignatureError": "bad signature",
+    "InvalidAlgorithmError": "algorithm not allowed",
+    "MissingRequiredClaimError": "a required claim is missing",
+    "InvalidIssuedAtError": "invalid iat claim",
+    "DecodeError": "malformed token",
+}
+
+
+def _reason(exc: Exception) -> str:
+    for cls in type(exc).__mro__:
+        reason = _REASONS.get(cls.__name__)
+        if reason is not None:
+            return f"JWT rejected: {reason}"
+    return "JWT rejected: invalid token"
+
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _MAX_CACHED_KEYS = 64
@@ -61,6 +97,8 @@ class JwtVerifier:
         jwks_timeout: float = 5.0,
         jwks_cache_seconds: int = 300,
         validator: IdValidator | None = None,
+        user_validator: IdValidator | None = None,
+        variables: ClaimsToVariables | None = None,
         max_token_chars: int = MAX_TOKEN_CHARS,
     ) -> None:
         self._jwt = _load_pyjwt()
@@ -78,6 +116,13 @@ class JwtVerifier:
         self._max_token_chars = max_token_chars
         self._leeway = leeway
         self._validator = validator
+        self._user_validator = user_validator
+        if variables is not None and not (isinstance(variables, Mapping) or callable(variables)):
+            raise ConfigurationError(
+                "JwtVerifier(variables=...) must map claim names to app.* variables or be a "
+                "function of the claims"
+            )
+        self._variables = variables
         self._keys: dict[str, Any] = {}
         self._jwks = None
         if jwks_url is not None:
@@ -87,6 +132,10 @@ class JwtVerifier:
 
     async def verify(self, token: str) -> TenantContext:
         """The context for ``token``; ContextError (variable ``authorization``) if rejected."""
+        return (await self.verify_claims(token)).context
+
+    async def verify_claims(self, token: str) -> VerifiedToken:
+        """The context and the verified claims of ``token`` (the middleware stores both)."""
         if not token:
             raise ContextError("missing bearer token", variable="authorization")
         if len(token) > self._max_token_chars:
@@ -106,21 +155,44 @@ class JwtVerifier:
                 options={"require": self._required},
             )
         except self._jwt.PyJWTError as exc:
-            raise ContextError(f"JWT rejected: {exc}", variable="authorization") from None
-        return self._context(claims)
+            raise ContextError(_reason(exc), variable="authorization") from None
+        return VerifiedToken(self._context(claims), claims)
 
     def _context(self, claims: dict[str, Any]) -> TenantContext:
         user = claims.get(self._user_claim) if self._user_claim else None
         validator = uuid_id if self._validator is None else self._validator
         return TenantContext(
-            tenant_id=claims[self._tenant_claim], user_id=user, validator=validator
+            tenant_id=claims[self._tenant_claim],
+            user_id=user,
+            variables=tuple(sorted(self._claim_variables(claims).items())),
+            validator=validator,
+            user_validator=self._user_validator,
         )
+
+    def _claim_variables(self, claims: Mapping[str, Any]) -> dict[str, str]:
+        if self._variables is None:
+            return {}
+        if callable(self._variables):
+            return dict(self._variables(claims))
+        found: dict[str, str] = {}
+        for claim, variable in self._variables.items():
+            value = claims.get(claim)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise ContextError(
+                    f"claim {claim!r} must be a string to become {variable}; map it with a "
+                    "function instead",
+                    variable=variable,
+                )
+            found[variable] = value
+        return found
 
     async def _signing_key(self, token: str) -> Any:
         try:
             kid = self._jwt.get_unverified_header(token).get("kid")
         except self._jwt.PyJWTError as exc:
-            raise ContextError(f"JWT rejected: {exc}", variable="authorization") from None
+            raise ContextError(_reason(exc), variable="authorization") from None
         if not isinstance(kid, str) or not kid:
             raise ContextError("JWT rejected: header has no kid", variable="authorization")
         cached = self._keys.get(kid)

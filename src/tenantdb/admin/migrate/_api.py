@@ -14,12 +14,13 @@ from tenantdb.admin.migrate import _dataapi_runner, _runner
 from tenantdb.admin.migrate._bookkeeping import MigrationStatus
 from tenantdb.admin.migrate._errors import MigrationError
 from tenantdb.drivers.dataapi.config import DataApi
+from tenantdb.postgres import Postgres
 
 __all__ = ("down", "status", "up")
 
 
 async def up(
-    dsn: str | DataApi,
+    dsn: str | Postgres | DataApi,
     directory: str | Path,
     *,
     to: int | None = None,
@@ -50,7 +51,7 @@ async def up(
 
 
 async def down(
-    dsn: str | DataApi,
+    dsn: str | Postgres | DataApi,
     directory: str | Path,
     *,
     to: int,
@@ -77,7 +78,7 @@ async def down(
     )
 
 
-async def status(dsn: str | DataApi, directory: str | Path) -> list[MigrationStatus]:
+async def status(dsn: str | Postgres | DataApi, directory: str | Path) -> list[MigrationStatus]:
     """Every known version, from the files and the tracking table, in version order.
 
     ``dsn`` may be a ``tenantdb.DataApi`` (admin secret), as for ``up``."""

@@ -16,41 +16,59 @@ __all__ = ("add_arguments", "run")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Subcommands up/down/status/create, each with --dsn, --dir and --role."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--dsn", default=None, help="admin DSN (default: $DATABASE_URL)")
-    common.add_argument("--dir", default="schema", help="migrations directory (default: schema)")
-    common.add_argument(
+    """Actions up/down/status/create; each takes only the options that apply to it."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--dir", default="schema", help="migrations directory (default: schema)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--dsn", default=None, help="admin role DSN (default: $DATABASE_URL)")
+    database.add_argument(
         "--data-api",
         action="store_true",
         help="over the RDS Data API (also USE_DATA_API=true): DB_CLUSTER_ARN, "
         "DB_ADMIN_SECRET_ARN (never the tenant secret), DATABASE_NAME, AWS_REGION",
     )
-    common.add_argument(
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument(
         "--role",
         default=DEFAULT_OWNER_ROLE,
-        help=f"owner role set for each migration (default: {DEFAULT_OWNER_ROLE})",
+        help=f"role that owns what migrations create (default: {DEFAULT_OWNER_ROLE})",
     )
-    common.add_argument(
+    running.add_argument(
         "--lock-timeout",
         type=float,
         default=60.0,
         help="seconds to wait for another migrator (default: 60)",
     )
-    common.add_argument(
+    running.add_argument(
         "--ddl-lock-timeout",
         type=float,
         default=30.0,
         help="seconds a statement may wait for a table lock (default: 30)",
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p_up = sub.add_parser("up", parents=[common], help="apply pending migrations")
+    p_up = sub.add_parser("up", parents=[where, database, running], help="apply pending migrations")
     p_up.add_argument("--to", type=int, default=None, help="stop after this version")
-    p_down = sub.add_parser("down", parents=[common], help="roll back to a version")
+    p_down = sub.add_parser(
+        "down", parents=[where, database, running], help="roll back to a version"
+    )
     p_down.add_argument("--to", type=int, required=True, help="target version (0: all)")
-    sub.add_parser("status", parents=[common], help="list versions and their state")
-    p_create = sub.add_parser("create", parents=[common], help="write an empty up/down pair")
-    p_create.add_argument("name")
+    sub.add_parser("status", parents=[where, database], help="list versions and their state")
+    p_create = sub.add_parser(
+        "create", parents=[where], help="write the next-numbered up/down pair"
+    )
+    p_create.add_argument("name", help="migration name: lowercase letters, digits, underscores")
+    p_create.add_argument(
+        "--tenant-table",
+        default=None,
+        metavar="TABLE",
+        help="write a new tenant-scoped table with the RLS boilerplate (policy, FORCE, grants, "
+        "tenant-leading index)",
+    )
+    p_create.add_argument(
+        "--tenant-role",
+        default="app_tenant",
+        help="role the policy and grants are for (default: app_tenant)",
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -64,7 +82,9 @@ async def run(args: argparse.Namespace) -> int:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     if args.action == "create":
-        for path in create(args.dir, args.name):
+        for path in create(
+            args.dir, args.name, tenant_table=args.tenant_table, tenant_role=args.tenant_role
+        ):
             print(path)
         return 0
     dsn = admin_target(args.dsn, data_api=args.data_api)

@@ -43,6 +43,7 @@ from tenantdb.admin.migrate._bookkeeping import (
 )
 from tenantdb.admin.migrate._errors import MigrationError
 from tenantdb.admin.migrate._files import MigrationFile, load_directory, no_transaction
+from tenantdb.postgres import Postgres
 
 if TYPE_CHECKING:
     pass
@@ -54,7 +55,7 @@ _CONNECT_TIMEOUT_S = 10.0
 
 
 async def up(
-    dsn: str,
+    dsn: str | Postgres,
     directory: str | Path,
     *,
     to: int | None = None,
@@ -76,7 +77,7 @@ async def up(
 
 
 async def down(
-    dsn: str,
+    dsn: str | Postgres,
     directory: str | Path,
     *,
     to: int,
@@ -97,7 +98,7 @@ async def down(
         return doomed
 
 
-async def status(dsn: str, directory: str | Path) -> list[MigrationStatus]:
+async def status(dsn: str | Postgres, directory: str | Path) -> list[MigrationStatus]:
     """``tenantdb.migrate.status`` over an asyncpg connection to the admin DSN."""
     files = {f.version: f for f in load_directory(directory)}
     conn = await _connect(dsn)
@@ -113,13 +114,21 @@ async def status(dsn: str, directory: str | Path) -> list[MigrationStatus]:
 
 
 # -- the database side -----------------------------------------------------------------------
-async def _connect(dsn: str, *, ddl_lock_timeout: float | None = None) -> asyncpg.Connection:
+async def _connect(
+    dsn: str | Postgres, *, ddl_lock_timeout: float | None = None
+) -> asyncpg.Connection:
     settings = {"application_name": "tenantdb-migrate"}
     if ddl_lock_timeout is not None:
         # A DDL statement queued behind a long transaction would otherwise wait forever and
         # block every query behind it; a file may still `SET LOCAL lock_timeout` itself.
         settings["lock_timeout"] = _millis(ddl_lock_timeout)
     try:
+        if isinstance(dsn, Postgres):
+            own = dsn.connect_kwargs.get("server_settings") or {}
+            conn: asyncpg.Connection = await dsn.connect(
+                timeout=_CONNECT_TIMEOUT_S, server_settings={**own, **settings}
+            )
+            return conn
         return await asyncpg.connect(
             dsn,
             timeout=_CONNECT_TIMEOUT_S,
@@ -133,7 +142,7 @@ async def _connect(dsn: str, *, ddl_lock_timeout: float | None = None) -> asyncp
 
 @asynccontextmanager
 async def _locked(
-    dsn: str, lock_wait_s: float, ddl_lock_timeout: float
+    dsn: str | Postgres, lock_wait_s: float, ddl_lock_timeout: float
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection holding the migration lock; two migrators never interleave."""
     conn = await _connect(dsn, ddl_lock_timeout=ddl_lock_timeout)

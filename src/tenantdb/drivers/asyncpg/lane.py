@@ -129,8 +129,11 @@ class AsyncpgLane:
         name: Literal["tenant", "admin"],
         options: PoolOptions,
         metrics: Metrics,
+        connect: dict[str, Any] | None = None,
     ) -> None:
         self._dsn = dsn
+        self._connect = connect or {}
+        """Extra ``create_pool`` arguments from a ``tenantdb.Postgres`` (ssl, password, init, …)."""
         self._name = name
         self.options = options
         self._metrics = metrics
@@ -161,6 +164,7 @@ class AsyncpgLane:
                 max_inactive_connection_lifetime=o.max_inactive_connection_lifetime,
                 timeout=o.connect_timeout,
                 reset=_keep_session if self._name == "tenant" else None,
+                **self._connect,
             )
         except Exception as exc:
             raise map_asyncpg_error(exc, query=None) from exc
