@@ -177,3 +177,33 @@ def test_plugin_answers_with_exactly_the_files_key() -> None:
     assert "    one: int\n" in files["q.py"]
     # sqlc says NOT NULL for every expression; without `!` a computed column is nullable.
     assert "    two: int | None\n" in files["q.py"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "guaranteed"),
+    [
+        ("INSERT INTO t (a) VALUES ($1) RETURNING *", True),
+        ("insert into t (a) values ((select app.current_tenant_id())) returning id", True),
+        ("INSERT INTO t DEFAULT VALUES RETURNING id", True),
+        ("INSERT INTO t (a) VALUES ($1), ($2) RETURNING a", True),
+        ("INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING RETURNING a", False),
+        ("INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO UPDATE SET a = 1 RETURNING a", False),
+        ("INSERT INTO t (a) SELECT a FROM u RETURNING a", False),
+        ("INSERT INTO t (a) VALUES ($1)", False),
+        ("UPDATE t SET a = 1 RETURNING a", False),
+        ("WITH x AS (SELECT 1) INSERT INTO t (a) VALUES (1) RETURNING a", False),
+        ("SELECT 'INSERT INTO t VALUES (1) RETURNING 1'", False),
+    ],
+)
+def test_rows_guaranteed_only_for_insert_values_returning(sql: str, guaranteed: bool) -> None:
+    from tenantdb.codegen._build import row_guaranteed
+
+    assert row_guaranteed(sql) is guaranteed
+
+
+def test_a_missing_guaranteed_row_is_a_typed_error() -> None:
+    from tenantdb import codecs, errors
+
+    assert codecs.required(1, "CreateThing") == 1
+    with pytest.raises(errors.NoRowError, match=r"\[CreateThing\]"):
+        codecs.required(None, "CreateThing")

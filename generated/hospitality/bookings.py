@@ -197,12 +197,12 @@ async def create_booking(
     total_amount: _decimal.Decimal,
     currency: str,
     metadata: JsonValue,
-) -> _models.Booking | None:
+) -> _models.Booking:
     """Books a room for a guest in the current tenant.
 
     (:one, queries/bookings.sql)
     """
-    return await db.one(
+    row = await db.one(
         CREATE_BOOKING,
         (
             reference,
@@ -218,6 +218,7 @@ async def create_booking(
             _codecs.encode_json(metadata),
         ),
     )
+    return _codecs.required(row, "CreateBooking")
 
 
 GET_BOOKING: Query[_models.Booking] = Query(

@@ -111,14 +111,15 @@ async def create_guest(
     phone: str | None,
     notes: str,
     metadata: JsonValue,
-) -> CreateGuestRow | None:
+) -> CreateGuestRow:
     """The search column (tsvector) is never selected: the Data API cannot return it.
 
     (:one, queries/guests.sql)
     """
-    return await db.one(
+    row = await db.one(
         CREATE_GUEST, (full_name, email, phone, notes, _codecs.encode_json(metadata))
     )
+    return _codecs.required(row, "CreateGuest")
 
 
 class GetGuestRow(_msgspec.Struct, frozen=True):

@@ -91,9 +91,10 @@ RETURNING tenant_id, id, code, name, city, country, timezone, metadata, created_
 
 async def create_property(
     db: Executor, *, code: str, name: str, city: str, country: str | None, timezone: str
-) -> _models.Property | None:
+) -> _models.Property:
     """``CreateProperty`` (:one) from queries/properties.sql."""
-    return await db.one(CREATE_PROPERTY, (code, name, city, country, timezone))
+    row = await db.one(CREATE_PROPERTY, (code, name, city, country, timezone))
+    return _codecs.required(row, "CreateProperty")
 
 
 GET_PROPERTY: Query[_models.Property] = Query(

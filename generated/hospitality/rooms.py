@@ -105,11 +105,12 @@ async def create_room(
     capacity: int,
     nightly_rate: _decimal.Decimal,
     status: _models.RoomStatus,
-) -> _models.Room | None:
+) -> _models.Room:
     """``CreateRoom`` (:one) from queries/rooms.sql."""
-    return await db.one(
+    row = await db.one(
         CREATE_ROOM, (property_id, number, room_type, capacity, nightly_rate, status)
     )
+    return _codecs.required(row, "CreateRoom")
 
 
 GET_ROOM: Query[_models.Room] = Query(

@@ -80,12 +80,13 @@ RETURNING id, slug, name, settings, created_at, updated_at""",
 
 async def create_tenant(
     db: Executor, *, slug: str, name: str, settings: JsonValue
-) -> _models.Tenant | None:
+) -> _models.Tenant:
     """Registers a tenant (admin lane: the tenant role may not insert tenants).
 
     (:one, queries/tenants.sql)
     """
-    return await db.one(CREATE_TENANT, (slug, name, _codecs.encode_json(settings)))
+    row = await db.one(CREATE_TENANT, (slug, name, _codecs.encode_json(settings)))
+    return _codecs.required(row, "CreateTenant")
 
 
 GET_TENANT: Query[_models.Tenant] = Query(

@@ -76,12 +76,13 @@ RETURNING tenant_id, id, email, display_name, role, created_at, updated_at""",
 
 async def create_user(
     db: Executor, *, email: str, display_name: str, role: _models.UserRole
-) -> _models.User | None:
+) -> _models.User:
     """Adds a user to the current tenant (tenant_id comes from the transaction's context).
 
     (:one, queries/users.sql)
     """
-    return await db.one(CREATE_USER, (email, display_name, role))
+    row = await db.one(CREATE_USER, (email, display_name, role))
+    return _codecs.required(row, "CreateUser")
 
 
 GET_USER: Query[_models.User] = Query(

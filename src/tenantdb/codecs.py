@@ -19,12 +19,12 @@ import ipaddress
 import struct
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
 
-from tenantdb.errors import UnsupportedQueryError
+from tenantdb.errors import NoRowError, UnsupportedQueryError
 
 __all__ = (
     "JsonValue",
@@ -51,6 +51,7 @@ __all__ = (
     "map_array",
     "range_decoder",
     "range_literal",
+    "required",
 )
 
 if TYPE_CHECKING:
@@ -338,3 +339,17 @@ def decode_vector(value: str) -> list[float]:
 
 def encode_vector(value: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(x)) for x in value) + "]"
+
+
+T = TypeVar("T")
+
+
+def required(row: T | None, query: str) -> T:
+    """The row of a ``:one`` whose row is guaranteed (``INSERT … VALUES … RETURNING``);
+    ``NoRowError`` if a trigger or rule suppressed it."""
+    if row is None:
+        raise NoRowError(
+            "the row this query always returns is missing (a trigger or rule suppressed it)",
+            query=query,
+        )
+    return row

@@ -28,6 +28,7 @@ __all__: tuple[str, ...] = (
     "ContextError",
     "DatabaseClosedError",
     "DatabaseResumingError",
+    "NoRowError",
     "PoolTimeoutError",
     "QueryError",
     "ResultTooLargeError",
@@ -72,6 +73,19 @@ class UnsupportedQueryError(QueryError):
     ) -> None:
         super().__init__(message, query=query)
         self.column = column
+
+
+class NoRowError(TenantDBError):
+    """A query whose row is guaranteed (``INSERT … VALUES … RETURNING``, typed ``T``, not
+    ``T | None``) returned none: a trigger or rule suppressed it. ``query`` names the query."""
+
+    def __init__(self, message: str, *, query: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.query = query
+
+    def __str__(self) -> str:
+        return _prefix(self.query, self.message)
 
 
 class TransportError(TenantDBError):

@@ -55,3 +55,8 @@ async def examples(conn: asyncpg.Connection, booking_id: uuid.UUID) -> None:
     assert_type(await bookings.copy_bookings(db, []), int)
     assert_type(bookings.GET_BOOKING, Query[models.Booking])
     assert_type(await bookings.count_bookings(db), int | None)
+    # INSERT … VALUES … RETURNING always returns its row: T, not T | None (issue 12)
+    new_user = await users.create_user(
+        db, email="a@b.c", display_name="A", role=models.UserRole.OWNER
+    )
+    assert_type(new_user, models.User)

@@ -87,6 +87,29 @@ class TableDef:
     fields: list[FieldDef]
 
 
+def row_guaranteed(sql: str) -> bool:
+    """Whether ``sql`` always returns at least one row: an ``INSERT`` whose rows come from
+    ``VALUES`` (or ``DEFAULT VALUES``) with ``RETURNING`` and no ``ON CONFLICT`` (which may
+    skip the row). ``INSERT … SELECT`` may insert nothing; a CTE is not analysed."""
+    depth = 0
+    words: list[str] = []
+    for token in tokenize(sql):
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+        elif depth == 0 and token.kind == "other" and token.text[:1].isalpha():
+            words.append(token.text.upper())
+    return (
+        bool(words)
+        and words[0] == "INSERT"
+        and "VALUES" in words
+        and "RETURNING" in words
+        and "CONFLICT" not in words
+        and "SELECT" not in words
+    )
+
+
 @dataclass
 class QueryDef:
     name: str
@@ -110,6 +133,10 @@ class QueryDef:
     location: str = ""
     """``queries/x.sql:12:1``: where the query's ``-- name:`` line is."""
     module: str = ""
+    guaranteed: bool = False
+    """A ``:one`` whose row always exists (``INSERT … VALUES … RETURNING``, no ``ON CONFLICT``):
+    the function returns ``T``, not ``T | None``, and raises ``NoRowError`` if a trigger
+    suppressed the row."""
 
 
 @dataclass
@@ -444,6 +471,7 @@ class _Resolver:
             unsupported=unsupported,
             scalar=scalar,
             module=module_name(q.filename),
+            guaranteed=cmd == "one" and row_guaranteed(q.text),
         )
 
     def _copy_columns(self, q: rq.Query, qd: QueryDef, where: str) -> None:

@@ -385,12 +385,16 @@ def _returns(command: str, row: str | None) -> str:
 
 def _function(q: QueryDef, row: str | None) -> str:
     ret = _returns(q.command, row)
+    if q.guaranteed:
+        ret = ret.removesuffix(" | None")
     head = f"\n\nasync def {q.func}({_signature(q)}) -> {ret}:\n" + _docstring(q)
     c = q.const
     args = _args_tuple(q)
     rows = f"[{_args_tuple(q, 'p.')} for p in items]"
     body = {
-        "one": f"return await db.one({c}, {args})",
+        "one": f"row = await db.one({c}, {args})\n    return _codecs.required(row, {q.name!r})"
+        if q.guaranteed
+        else f"return await db.one({c}, {args})",
         "many": f"return await db.many({c}, {args})",
         "exec": f"await db.exec({c}, {args})",
         "execrows": f"return await db.execrows({c}, {args})",

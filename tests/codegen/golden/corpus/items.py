@@ -430,9 +430,9 @@ async def insert_item(
     | _ipaddress.IPv6Interface
     | None,
     net: _ipaddress.IPv4Network | _ipaddress.IPv6Network | None,
-) -> InsertItemRow | None:
+) -> InsertItemRow:
     """``InsertItem`` (:one) from queries/items.sql."""
-    return await db.one(
+    row = await db.one(
         INSERT_ITEM,
         (
             label,
@@ -449,6 +449,7 @@ async def insert_item(
             net,
         ),
     )
+    return _codecs.required(row, "InsertItem")
 
 
 class TotalsRow(_msgspec.Struct, frozen=True):
