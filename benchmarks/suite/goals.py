@@ -78,7 +78,7 @@ GOALS: tuple[Goal, ...] = (
     ),
     Goal(
         key="tx_client_cpu",
-        title="client CPU per tenant transaction / plain asyncpg transaction, loopback (not an issue goal)",
+        title="client CPU per tenant tx / plain asyncpg tx, loopback (not an issue goal)",
         section="transaction",
         path=("client_cpu", "sdk_vs_raw_tx"),
         op="<=",
