@@ -52,6 +52,12 @@ def section_tables(r: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - 
         ]
         out += _table(["variant", "loopback µs", "vs sdk", "delay proxy µs", "vs sdk"], rows)
         out += [f"Delay proxy: one measured round trip = {t['proxy_round_trip_us']:,.0f} µs.", ""]
+        cpu = t["client_cpu_us"]
+        out += [
+            "Client CPU per transaction (loopback, µs): "
+            + ", ".join(f"{k} {_us(v)}" for k, v in cpu.items()),
+            "",
+        ]
         if b := t.get("batch"):
             out += [
                 f"`tenant_batch` of 5 queries: {_us(b['us']['batch5'])} µs vs 5 transactions "
@@ -67,8 +73,11 @@ def section_tables(r: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - 
         if w := t.get("wire"):
             out += ["Wire-level ideas (raw asyncpg on one connection, same run):", ""]
             out += _table(
-                ["shape", "µs", "vs SDK's shape"],
-                [[k, _us(v), f"{v / w['us']['sdk_shape']:.2f}x"] for k, v in w["us"].items()],
+                ["shape", "µs", "vs SDK's shape", "client CPU µs"],
+                [
+                    [k, _us(v), f"{v / w['us']['sdk_shape']:.2f}x", _us(w["client_cpu_us"][k])]
+                    for k, v in w["us"].items()
+                ],
             )
     if c := r.get("concurrency"):
         out += [f"### 2. Throughput under concurrency ({c['pool_size']}-connection pool)", ""]

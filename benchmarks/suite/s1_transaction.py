@@ -239,18 +239,18 @@ async def _wire(env: Env, rounds: int, ops: int) -> dict[str, Any]:
             "set_local_no_reset": shape(set_local_no_reset),
             "handwritten_shape": handwritten_shape,
         }
-        us = {
-            k: v * 1e6
-            for k, v in timing.medians(
-                await timing.interleaved(variants, rounds=rounds, ops=ops)
-            ).items()
-        }
+        cpu: dict[str, list[float]] = {}
+        samples = await timing.interleaved(variants, rounds=rounds, ops=ops, cpu=cpu)
+        us = {k: v * 1e6 for k, v in timing.medians(samples).items()}
+        cpu_us = {k: v * 1e6 for k, v in timing.medians(cpu).items()}
     finally:
         await db.close()
         await conn.close()
     return {
         "us": us,
         "scripts": {"sdk_shape": shipped, "set_local": set_local},
+        "client_cpu_us": cpu_us,
         "sdk_python_us": us["sdk"] - us["sdk_shape"],
+        "sdk_python_cpu_us": cpu_us["sdk"] - cpu_us["sdk_shape"],
         "set_local_over_sdk_shape": us["set_local"] / us["sdk_shape"],
     }
