@@ -1,13 +1,13 @@
 """The goals of issue 15, how each is read from the results, and which ones gate CI.
 
-Every goal is a figure of one section compared with a target. A goal is *met* when the figure
-reaches the target. The quick run (``nox -s bench_quick``) *gates* only the goals listed with a
-``gate``: a ratio (never an absolute time) that is stable on a loaded 2-core machine, failing
-only when it misses its gate threshold, i.e. the target widened by the noise margin
-(docs/performance.md shows the spread of repeated quick runs that justifies each margin). A
-goal the SDK does not meet today is gated against the reference run instead (the regression
-floor), so the gate still catches a slowdown without blocking every landing. Goals without a
-gate are reported with met / not met only (absolute figures, or too noisy to gate).
+Every goal is a figure of one section compared with a target; it is *met* when the figure
+reaches the target. The quick run (``nox -s bench_quick``) *gates* only goals with a ``gate``
+threshold: ratios (never absolute times) that stay put on a loaded 2-core machine, failing when
+the figure misses the target widened by a noise margin (docs/performance.md, "The CI gate",
+shows the spread of repeated quick runs that justifies each margin), and exact checks (call
+counts, botocore). Loopback wall-time ratios between different connections swing by up to 2.5x
+on this machine (which CPU a connection's backend shares, other jobs' bursts), so they, the
+concurrency ratio and the absolute figures are reported with met / not met but not gated.
 """
 
 from __future__ import annotations
