@@ -64,12 +64,15 @@ def section_tables(r: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - 
                 f"{_us(b['us']['five_tx'])} µs ({b['five_tx_over_batch5']:.2f}x).",
                 "",
             ]
-        if s := t.get("session_reset"):
-            out += [
-                f"Session reset in the tenant BEGIN: {_us(s['us']['reset'])} µs vs "
-                f"{_us(s['us']['no_reset'])} µs without ({s['reset_over_no_reset']:.3f}x).",
-                "",
-            ]
+        if s := t.get("begin_script"):
+            out += ["The SDK with candidate BEGIN scripts (1-connection pool, same rounds):", ""]
+            out += _table(
+                ["BEGIN script", "µs", "vs shipped", "client CPU µs"],
+                [
+                    [k, _us(v), f"{v / s['us']['shipped']:.3f}x", _us(s["client_cpu_us"][k])]
+                    for k, v in s["us"].items()
+                ],
+            )
         if w := t.get("wire"):
             out += ["Wire-level ideas (raw asyncpg on one connection, same run):", ""]
             out += _table(
@@ -83,13 +86,15 @@ def section_tables(r: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - 
         out += [f"### 2. Throughput under concurrency ({c['pool_size']}-connection pool)", ""]
         rows = []
         for level, d in c["levels"].items():
-            s, raw = d["sdk"], d["raw_tx"]
+            s, raw, hand, sl = d["sdk"], d["raw_tx"], d["handwritten"], d["sdk_set_local"]
             rows.append(
                 [
                     level,
                     f"{s['rps']:,.0f}",
                     f"{raw['rps']:,.0f}",
                     f"{d['sdk_rps_over_raw_tx']:.2f}x",
+                    f"{hand['rps']:,.0f}",
+                    f"{sl['rps']:,.0f}",
                     f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f}",
                     f"{raw['p50_ms']:.2f} / {raw['p99_ms']:.2f}",
                 ]
@@ -99,7 +104,9 @@ def section_tables(r: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - 
                 "tasks",
                 "tenantdb req/s",
                 "plain tx req/s",
-                "ratio",
+                "tenantdb / plain",
+                "hand-written RLS req/s",
+                "tenantdb SET LOCAL req/s",
                 "tenantdb p50/p99 ms",
                 "plain tx p50/p99 ms",
             ],
@@ -281,7 +288,12 @@ def draw(out_dir: Path, r: dict[str, Any]) -> list[str]:  # noqa: PLR0915 - a ch
     if c := r.get("concurrency"):
         levels = [int(k) for k in c["levels"]]
         fig, ax = plt.subplots(figsize=(6.5, 4))
-        for name, label in (("sdk", "tenantdb"), ("raw_tx", "asyncpg plain tx (no isolation)")):
+        for name, label in (
+            ("sdk", "tenantdb"),
+            ("raw_tx", "asyncpg plain tx (no isolation)"),
+            ("handwritten", "hand-written RLS pattern"),
+            ("sdk_set_local", "tenantdb, SET LOCAL BEGIN (idea)"),
+        ):
             ax.plot(
                 levels, [c["levels"][str(k)][name]["rps"] for k in levels], marker="o", label=label
             )
@@ -329,7 +341,8 @@ def draw(out_dir: Path, r: dict[str, Any]) -> list[str]:  # noqa: PLR0915 - a ch
         ax.invert_yaxis()
         ax.set_xlabel(f"time / raw fetch ({d['rows']:,} rows x 8 columns)")
         ax.set_title("Decode cost over a raw fetch")
-        ax.legend(loc="lower right")
+        ax.set_xlim(0, max(ms[n] / ms["raw_fetch"] for n in names) * 1.25)
+        ax.legend(loc="upper right")
         save(fig, "decode_ratios.png")
     if f := r.get("flatness"):
         sizes = list(f["explain"])

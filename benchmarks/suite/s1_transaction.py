@@ -5,23 +5,25 @@ own Python work) and through the delay proxy (a network: the number of round tri
 Each epoch opens fresh pools for every variant (which CPU a pool's backends share with this
 process is fixed for a pool's life and swings results on a small machine), warms up, then runs
 interleaved rounds; figures are medians of the per-round means over all epochs.
-The full run adds ``tenant_batch`` of five queries vs five transactions, and the cost of the
-session reset in the tenant BEGIN (docs/security.md).
+Every run also prices the BEGIN round trip: the SDK's exact wire shape by hand (``wire``) and
+the SDK itself with candidate BEGIN scripts (``begin_script``: without the session reset of
+docs/security.md, with ``SET LOCAL``). The full run adds ``tenant_batch`` of five queries vs
+five transactions.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import asyncpg
 
 from tenantdb.context import TenantContext
 from tenantdb.database import Database
-from tenantdb.drivers.asyncpg import lane as asyncpg_lane
 from tenantdb.drivers.asyncpg import sql as asyncpg_sql
 from tenantdb.drivers.asyncpg.lane import PoolOptions
 
-from . import calls, peers, timing
+from . import calls, peers, sdk_variants, timing
 from .env import DelayProxy, Env, round_trip_us
 from .progress import Progress
 
@@ -102,10 +104,11 @@ async def run(env: Env, progress: Progress) -> dict[str, Any]:
         "proxy_us": proxy_us,
         "proxy": _ratios(proxy_us),
     }
-    result["wire"] = await _wire(env, cfg.tx_rounds * cfg.tx_epochs, cfg.tx_ops)
+    rounds = cfg.tx_rounds * cfg.tx_epochs
+    result["wire"] = await _wire(env, rounds, cfg.tx_ops)
+    result["begin_script"] = await _begin_variants(env, rounds, cfg.tx_ops)
     if not cfg.quick:
-        result["batch"] = await _batch(env, cfg.tx_rounds * cfg.tx_epochs, cfg.tx_ops // 5)
-        result["session_reset"] = await _reset_cost(env, cfg.tx_rounds * cfg.tx_epochs, cfg.tx_ops)
+        result["batch"] = await _batch(env, rounds, cfg.tx_ops // 5)
     progress.advance()
     return result
 
@@ -139,18 +142,12 @@ async def _batch(env: Env, rounds: int, ops: int) -> dict[str, Any]:
     }
 
 
-async def _reset_cost(env: Env, rounds: int, ops: int) -> dict[str, Any]:
-    """The tenant BEGIN's ``RESET ALL;RESET ROLE;DISCARD TEMP`` (shipped) vs without it."""
-    shipped = asyncpg_sql.begin_script
-
-    def without_reset(**kw: Any) -> str:
-        return shipped(**{**kw, "clear_session": False})
-
-    def use(variant: str) -> None:
-        asyncpg_lane.sql.begin_script = shipped if variant == "reset" else without_reset  # type: ignore[attr-defined]
-        asyncpg_lane._begin_plan.cache_clear()
-
-    samples: dict[str, list[float]] = {"reset": [], "no_reset": []}
+async def _begin_variants(env: Env, rounds: int, ops: int) -> dict[str, Any]:
+    """The SDK with its shipped BEGIN script vs candidate scripts (``sdk_variants``), on one
+    1-connection pool (the same backend for every variant), interleaved round by round."""
+    names = list(sdk_variants.SCRIPTS)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     async with peers.opened(
         env.pg.admin_dsn,
         env.pg.tenant_dsn,
@@ -158,16 +155,21 @@ async def _reset_cost(env: Env, rounds: int, ops: int) -> dict[str, Any]:
         booking=env.booking_id,
         pool_size=1,
     ) as p:
-        try:
-            for r in range(rounds):
-                for variant in ("reset", "no_reset") if r % 2 == 0 else ("no_reset", "reset"):
-                    use(variant)
+        for r in range(rounds):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                with sdk_variants.begin_script(name):
                     await timing.per_op(p.sdk, max(ops // 10, 5))
-                    samples[variant].append(await timing.per_op(p.sdk, ops) * 1e6)
-        finally:
-            use("reset")
+                    c0 = time.process_time()
+                    samples[name].append(await timing.per_op(p.sdk, ops) * 1e6)
+                    cpu[name].append((time.process_time() - c0) / ops * 1e6)
     us = timing.medians(samples)
-    return {"us": us, "reset_over_no_reset": us["reset"] / us["no_reset"]}
+    return {
+        "us": us,
+        "client_cpu_us": timing.medians(cpu),
+        "no_reset_over_shipped": us["no_reset"] / us["shipped"],
+        "set_local_over_shipped": us["set_local"] / us["shipped"],
+    }
 
 
 async def _wire(env: Env, rounds: int, ops: int) -> dict[str, Any]:

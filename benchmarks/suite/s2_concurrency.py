@@ -1,9 +1,10 @@
 """Section 2: throughput and latency under concurrency on a 10-connection pool.
 
 1, 4, 16, 64, 256 concurrent tasks share one pool of 10 connections; each round sends the same
-number of requests through tenantdb (``db.tenant(ctx)`` + ``get_booking``) and through the
-raw-asyncpg plain transaction (acquire, ``transaction()``, ``fetchrow``; no isolation), in
-alternating order. Requests/s is requests over the round's wall time; p50/p99 are per-request
+number of requests through tenantdb (``db.tenant(ctx)`` + ``get_booking``), the raw-asyncpg
+plain transaction (acquire, ``transaction()``, ``fetchrow``; no isolation), the hand-written
+RLS pattern, and tenantdb with the ``SET LOCAL`` BEGIN script (``sdk_variants``), in rotated
+order. Requests/s is requests over the round's wall time; p50/p99 are per-request
 latencies including the wait for a connection. Figures are medians over the rounds.
 """
 
@@ -15,12 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import peers, timing
+from . import peers, sdk_variants, timing
 from .env import Env
 from .progress import Progress
 
 POOL_SIZE = 10
-VARIANTS = ("sdk", "raw_tx")
+VARIANTS = ("sdk", "raw_tx", "handwritten", "sdk_set_local")
 
 
 async def _round(fn: Callable[[], Awaitable[None]], tasks: int, requests: int) -> dict[str, Any]:
@@ -53,15 +54,19 @@ async def run(env: Env, progress: Progress) -> dict[str, Any]:
         booking=env.booking_id,
         pool_size=POOL_SIZE,
     ) as p:
-        fns = {name: getattr(p, name) for name in VARIANTS}
+        fns = {name: getattr(p, name) for name in VARIANTS[:3]}
+        fns["sdk_set_local"] = p.sdk
         for fn in fns.values():  # warm-up: every connection's statement cache
             await _round(fn, POOL_SIZE, POOL_SIZE * 20)
         for tasks in cfg.levels:
             samples: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
             for r in range(cfg.conc_rounds):
-                for name in VARIANTS if r % 2 == 0 else VARIANTS[::-1]:
+                shift = r % len(VARIANTS)
+                for name in VARIANTS[shift:] + VARIANTS[:shift]:
                     requests = max(cfg.conc_requests, tasks * 4)
-                    samples[name].append(await _round(fns[name], tasks, requests))
+                    script = "set_local" if name == "sdk_set_local" else "shipped"
+                    with sdk_variants.begin_script(script):
+                        samples[name].append(await _round(fns[name], tasks, requests))
             level = {
                 name: {
                     key: statistics.median(s[key] for s in samples[name])
@@ -70,6 +75,8 @@ async def run(env: Env, progress: Progress) -> dict[str, Any]:
                 for name in VARIANTS
             }
             level["sdk_rps_over_raw_tx"] = level["sdk"]["rps"] / level["raw_tx"]["rps"]
+            level["sdk_rps_over_handwritten"] = level["sdk"]["rps"] / level["handwritten"]["rps"]
+            level["set_local_rps_over_sdk"] = level["sdk_set_local"]["rps"] / level["sdk"]["rps"]
             levels[str(tasks)] = level
             progress.advance()
     worst = min(level["sdk_rps_over_raw_tx"] for level in levels.values())
