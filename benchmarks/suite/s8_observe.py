@@ -8,8 +8,8 @@ and transaction's debug event is a filtered no-op call. Two measurements:
   interleaved, single task, loopback (ratio of medians; the loopback noise is larger than the
   effect, so this one is reported)
 * decomposed: the CPU time of the exact calls one transaction makes (one ``record_query`` and
-  one ``record_transaction``, with the structlog event), timed in a tight loop, as a share of
-  the median transaction time measured just before (stable enough to gate)
+  one ``record_transaction``, with the structlog event), the fastest of 7 tight loops, as a
+  share of the median bare transaction measured just before (stable enough to gate)
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class NullMetrics(Metrics):
 
 
 def _record_cost(tenant: str, calls_per_sample: int = 5_000) -> float:
-    """Seconds of one transaction's observability calls (median of 7 tight loops)."""
+    """Seconds of one transaction's observability calls: the fastest of 7 tight loops (a CPU
+    microbenchmark: other jobs only ever add time to it, so the minimum is the estimate)."""
     metrics = Metrics()
     samples = []
     for _ in range(7):
@@ -60,7 +61,7 @@ def _record_cost(tenant: str, calls_per_sample: int = 5_000) -> float:
                 context_sets=1,
             )
         samples.append((time.perf_counter() - start) / calls_per_sample)
-    return sorted(samples)[len(samples) // 2]
+    return min(samples)
 
 
 async def run(env: Env, progress: Progress) -> dict[str, Any]:
