@@ -206,7 +206,7 @@ async def gateway_process(pg: LocalPostgres) -> AsyncIterator[Gateway]:
             line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             if not line:
                 raise RuntimeError("the gateway process exited before it was ready")
-            key, _, value = line.partition(":")
+            key, _, value = line.removeprefix("#").partition(":")
             seen[key.strip()] = value.strip()
         yield Gateway(seen["endpoint"], seen["resource ARN"], seen["tenant secret ARN"], pg.name)
     finally:
