@@ -18,7 +18,9 @@ from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
 __all__ = (
+    "COMMIT_LSN_NOTICE",
     "TENANT_COMMIT",
+    "TENANT_COMMIT_LSN",
     "begin_script",
     "bound_settings_sql",
     "quote_ident",
@@ -81,6 +83,24 @@ before this reset runs.
 
 TENANT_COMMIT = "UNLISTEN *;COMMIT"
 """How the tenant lane commits: see ``lane._tenant_commit``."""
+
+COMMIT_LSN_NOTICE = "tenantdb_commit_lsn "
+"""Prefix of the NOTICE that carries the commit position (``TENANT_COMMIT_LSN``)."""
+
+TENANT_COMMIT_LSN = (
+    TENANT_COMMIT + ";DO $tenantdb$BEGIN "
+    "PERFORM pg_catalog.set_config($n$client_min_messages$n$,$n$notice$n$,true);"
+    "RAISE NOTICE $m$" + COMMIT_LSN_NOTICE + "%$m$,pg_catalog.pg_current_wal_insert_lsn();"
+    "END$tenantdb$"
+)
+"""A writable tenant block's commit when read replicas are configured (``replicas.py``).
+
+Same message, so no round trip: the ``DO`` runs after the COMMIT, in its own implicit
+transaction, and reports the WAL insert position, which is at or past the end of the commit
+record, in a NOTICE (the simple protocol returns no rows to asyncpg; notices it does). If the
+block had failed, ``UNLISTEN`` fails first and nothing after it runs; if COMMIT fails, neither
+does the ``DO``. ``client_min_messages`` is raised locally so a role setting cannot hide it.
+"""
 
 
 def quote_literal(value: str) -> str:
