@@ -3,11 +3,12 @@
 asyncpg's pool does not serve waiters in arrival order (a trial saw every one of 1,560
 acquire timeouts overtaken by a later arrival), and nothing stops one tenant's burst from
 holding every connection. :class:`FairGate` sits in front of the pool: at most ``size``
-holders (the pool's ``max_size``, so the pool itself never makes anyone wait), waiters
-served strictly in arrival order, and with ``per_tenant`` set, no tenant holding more than
-that many at once. A waiter whose tenant is at its cap keeps its place in the queue while
-later arrivals of other tenants go past it, so a quiet tenant waits behind at most
-``per_tenant`` holders of each busy tenant, never behind their whole backlog.
+holders (the pool's ``max_size``, so the pool itself never makes anyone wait) and waiters
+served strictly in arrival order. With ``per_tenant`` set, no tenant holds more than that
+many at once, and a freed connection goes to the waiting tenant that holds the fewest
+(arrival order among equals). A waiter whose tenant is at its cap keeps its place while
+other tenants' blocks go past it, and a quiet tenant is next in line for the first free
+connection even when busy tenants fill the pool: it never waits behind their backlog.
 
 Wait times are kept per tenant (``FairGate.stats()``; ``db.tenant_waits()``).
 """
@@ -141,23 +142,31 @@ class FairGate:
         stats.samples.append((time.perf_counter() - t0) * 1000.0)
 
     def _grant(self) -> None:
-        """Wake waiters in arrival order while slots are free, skipping capped tenants."""
-        if not self._queue or self._used >= self._size:
-            return
-        kept: collections.deque[_Waiter] = collections.deque()
+        """Hand free slots to waiters: in arrival order without a cap; with one, to the
+        eligible waiter whose tenant holds the fewest connections (arrival order among
+        equals), so a quiet tenant is next in line even when busy tenants fill the pool."""
         queue = self._queue
         while queue and self._used < self._size:
-            waiter = queue.popleft()
-            if waiter.future.done():
+            waiter = self._next_waiter()
+            if waiter is None:
+                return
+            queue.remove(waiter)
+            self._used += 1
+            self._holding[waiter.tenant] += 1
+            waiter.future.set_result(None)
+
+    def _next_waiter(self) -> _Waiter | None:
+        best: _Waiter | None = None
+        for waiter in self._queue:
+            if waiter.future.done() or not self._free_for(waiter.tenant):
                 continue
-            if self._free_for(waiter.tenant):
-                self._used += 1
-                self._holding[waiter.tenant] += 1
-                waiter.future.set_result(None)
-            else:
-                kept.append(waiter)
-        kept.extend(queue)
-        self._queue = kept
+            if self._per_tenant is None or waiter.tenant == _NO_TENANT:
+                return waiter
+            if best is None or self._holding[waiter.tenant] < self._holding[best.tenant]:
+                best = waiter
+                if not self._holding[waiter.tenant]:
+                    break
+        return best
 
     def _give_up(self, waiter: _Waiter) -> None:
         with contextlib.suppress(ValueError):  # already granted (popped by _grant)
