@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 import pytest
 from fix_database import COUNT_ITEMS, MakeDb, new_tenant
 from polling import eventually
@@ -83,7 +84,7 @@ async def test_a_noisy_tenant_does_not_starve_a_quiet_one(make_db: MakeDb, cap: 
     async with db, anyio.create_task_group() as tg:
         for i in range(200):
             tg.start_soon(_holder(db, noisy[i % 2], release[f"n{i}"], entered, f"n{i}"))
-            await anyio.sleep(0)  # arrival order = i
+            await anyio.lowlevel.checkpoint()  # arrival order = i
         await _queued(db, 190)
         await eventually(lambda: _true(len(entered) == 10))
         tg.start_soon(_holder(db, quiet, release["quiet"], entered, "quiet"))
