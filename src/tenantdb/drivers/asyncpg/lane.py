@@ -103,6 +103,11 @@ class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Default deadline of a whole transaction block (``TransactionTimeoutError``)."""
     statement_cache_size: int = 100
     max_inactive_connection_lifetime: float = 300.0
+    context_statements: Literal["set_config", "set_local"] = "set_config"
+    """How the tenant BEGIN sets the context: ``set_config(…, true)`` calls (default), or
+    ``SET LOCAL`` statements in the same message, which a distributed PostgreSQL (Citus)
+    forwards to its workers (docs/scale.md §5). Extra context variables travel bound through
+    ``set_config`` in both forms."""
     max_per_tenant: int | None = None
     """At most this many connections per tenant at once (None: no cap); a tenant's further
     blocks wait in the lane's first-come-first-served queue (``drivers/fair.py``) while other
@@ -120,6 +125,8 @@ class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         if self.statement_timeout is not None and not self.statement_timeout > 0:
             raise ConfigurationError("statement_timeout must be positive or None")
+        if self.context_statements not in ("set_config", "set_local"):
+            raise ConfigurationError("context_statements must be 'set_config' or 'set_local'")
         if self.max_per_tenant is not None and not self.max_per_tenant >= 1:
             raise ConfigurationError("max_per_tenant must be >= 1 or None")
 
@@ -341,7 +348,13 @@ class _TxScope:
     async def __aenter__(self) -> _AsyncpgTx:
         self._t0 = time.perf_counter()
         r = self._request
-        script, bound = _begin_plan(r.ctx, r.readonly, r.isolation, r.statement_timeout)
+        script, bound = _begin_plan(
+            r.ctx,
+            r.readonly,
+            r.isolation,
+            r.statement_timeout,
+            set_local=self._lane.options.context_statements == "set_local",
+        )
         conn = await self._lane._acquire(r.tenant_id)
         try:
             await self._begin(conn, script, bound)
@@ -697,6 +710,8 @@ def _begin_plan(
     readonly: bool,
     isolation: Isolation | None,
     statement_timeout: float | None,
+    *,
+    set_local: bool = False,
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(BEGIN script, settings that must travel bound); cached per context and mode."""
     literal, bound = sql.split_settings(() if ctx is None else ctx.settings())
@@ -706,6 +721,7 @@ def _begin_plan(
         statement_timeout=statement_timeout,
         literal=literal,
         clear_session=ctx is not None,
+        set_local=set_local,
     )
     return script, tuple(bound)
 

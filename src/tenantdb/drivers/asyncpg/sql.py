@@ -147,6 +147,7 @@ def begin_script(
     statement_timeout: float | None,
     literal: Sequence[tuple[str, str]],
     clear_session: bool = False,
+    set_local: bool = False,
 ) -> str:
     """``BEGIN …;[<the session reset>;]SELECT set_config(…, true), …``.
 
@@ -154,6 +155,12 @@ def begin_script(
     a transaction-local setting too, so nothing tenantdb sets survives COMMIT/ROLLBACK and the
     pool needs no reset query. ``clear_session`` (the tenant lane) first resets any session-level
     state the application's own SQL left on the backend (:data:`_CLEAR_SESSION`).
+
+    ``set_local`` spells the same settings as ``SET LOCAL name = 'value'`` statements in the
+    same message (``PoolOptions(context_statements="set_local")``): equally transaction-local,
+    and the form a distributed PostgreSQL forwards to its workers (Citus with
+    ``citus.propagate_set_commands = 'local'`` propagates ``SET LOCAL``, never a
+    ``set_config()`` call; docs/scale.md §5).
     """
     begin = "BEGIN"
     if clear_session:
@@ -169,6 +176,8 @@ def begin_script(
             begin += " READ ONLY"
     if clear_session:
         begin += ";" + _CLEAR_SESSION
+    if set_local:
+        return begin + "".join(_set_local(literal, statement_timeout))
     calls = []
     if statement_timeout is not None:
         millis = max(1, int(statement_timeout * 1000))
@@ -177,6 +186,15 @@ def begin_script(
     if not calls:
         return begin
     return begin + ";SELECT " + ",".join(calls)
+
+
+def _set_local(literal: Sequence[tuple[str, str]], statement_timeout: float | None) -> list[str]:
+    """``;SET LOCAL statement_timeout = 30000;SET LOCAL app.x = '…'`` (names validated)."""
+    out = []
+    if statement_timeout is not None:
+        out.append(f";SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}")
+    out.extend(f";SET LOCAL {_check_setting_name(n)} = {quote_literal(v)}" for n, v in literal)
+    return out
 
 
 def bound_settings_sql(names: Sequence[str]) -> str:
