@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -143,8 +142,9 @@ async def _measure(
 
 async def main(rounds: int, ops: int) -> dict[str, Any]:
     binary = find_pgbouncer()
-    if binary is None:
-        sys.exit("bench_pooler: pgbouncer is not installed (apt-get install pgbouncer)")
+    if binary is None:  # a skip, not a failure: the suite runs on machines without it
+        print("bench_pooler: skipped, pgbouncer is not installed (apt-get install pgbouncer)")
+        return {"skipped": "pgbouncer is not installed"}
     async with LocalPostgres() as pg, LocalPgBouncer(pg, pool_size=5) as bouncer:
         tenants = await _seed(pg)
         dbs = _variants(pg, bouncer)
