@@ -50,14 +50,18 @@ async def test_waiting_blocks_get_connections_first_come_first_served(make_db: M
     entered: list[str] = []
     release = {name: anyio.Event() for name in ("h1", "h2", *(f"w{i}" for i in range(6)))}
     async with db, anyio.create_task_group() as tg:
-        for name in ("h1", "h2"):
+        for n, name in enumerate(("h1", "h2"), 1):
             tg.start_soon(_holder(db, new_tenant(), release[name], entered, name))
-        await eventually(lambda: _true(len(entered) == 2))
+            await eventually(lambda n=n: _true(len(entered) == n))  # type: ignore[misc]
         for i in range(6):  # arrive one after another, each visibly queued before the next
             tg.start_soon(_holder(db, new_tenant(), release[f"w{i}"], entered, f"w{i}"))
             await _queued(db, i + 1)
-        for name in ("h1", "h2", *(f"w{i}" for i in range(6))):
+        # Free one connection at a time: each goes to the earliest waiter still queued.
+        for n, name in enumerate(("h1", "h2", *(f"w{i}" for i in range(4))), 3):
             release[name].set()
+            await eventually(lambda n=n: _true(len(entered) == n))  # type: ignore[misc]
+        release["w4"].set()
+        release["w5"].set()
     assert entered == ["h1", "h2", *(f"w{i}" for i in range(6))]
 
 

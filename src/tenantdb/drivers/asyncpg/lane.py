@@ -315,6 +315,11 @@ class AsyncpgLane:
             pass  # asyncpg already released it when the connection was lost
         try:
             await self.pool.release(conn)
+        except asyncpg.InternalClientError:
+            # "release() called on a free connection holder": asyncpg already returned the
+            # holder of a lost connection to the pool; nothing is left to release.
+            if not _is_gone(conn):
+                raise
         finally:
             held = self._holders.pop(id(conn), _NOT_HELD)
             if held is not _NOT_HELD:
