@@ -47,6 +47,25 @@ async def standby(local_pg: LocalPostgres) -> AsyncIterator[LocalStandby]:
 
 
 MakeReplicaDb = Callable[..., Awaitable[Database]]
+CATCH_UP_CAP = 60.0
+"""Seconds the standby may take to replay what earlier tests wrote (100k-row fixtures on a
+shared 2-core machine), before a test starts."""
+
+
+async def nudge_wal(database: LocalDatabase) -> int:
+    """The primary's WAL insert position, then one more WAL record after it.
+
+    An insert position at a WAL page boundary points past the next page's header: a standby
+    reaches it only with the next record, which an idle test server may not write for a
+    while (docs/scale.md, "Limits"). The non-transactional logical message is that record.
+    """
+    conn = await asyncpg.connect(database.superuser_dsn)
+    try:
+        written = parse_lsn(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+        await conn.execute("SELECT pg_logical_emit_message(false, 'tenantdb-test', 'nudge')")
+    finally:
+        await conn.close()
+    return written
 
 
 @pytest.fixture
@@ -69,11 +88,7 @@ async def make_replica_db(standby: LocalStandby) -> AsyncIterator[MakeReplicaDb]
 
         # Everything written so far (fixtures, migrations), not just what was flushed: the
         # session server runs with synchronous_commit=off.
-        conn = await asyncpg.connect(database.admin_dsn)
-        try:
-            written = parse_lsn(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
-        finally:
-            await conn.close()
+        written = await nudge_wal(database)
 
         async def caught_up() -> bool:
             return all(
@@ -81,7 +96,7 @@ async def make_replica_db(standby: LocalStandby) -> AsyncIterator[MakeReplicaDb]
                 for r in db.replica_status()
             )
 
-        await eventually(caught_up)
+        await eventually(caught_up, cap=CATCH_UP_CAP)
         return db
 
     yield factory

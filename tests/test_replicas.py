@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import test_isolation_lanes as sweep
 from fix_database import COUNT_ITEMS, GET_ITEM, INSERT_ITEM, Count, Item, new_tenant
-from fix_replica import SERVER, MakeReplicaDb, Standby
+from fix_replica import CATCH_UP_CAP, SERVER, MakeReplicaDb, Standby, nudge_wal
 from fix_schema import TenantSet
 from polling import eventually
 
@@ -80,13 +80,14 @@ async def test_read_your_writes_holds_while_replay_is_paused(
             assert await tx.one(SERVER, ()) == ON_PRIMARY
             assert await tx.one(GET_ITEM, (1,)) == Item(tenant, 1, "written")
     await standby.resume()
+    await nudge_wal(items_pg)
 
     async def replayed() -> bool:
         return all(
             parse_lsn(r.replay_lsn or "0/0") >= parse_lsn(token) for r in db.replica_status()
         )
 
-    await eventually(replayed)
+    await eventually(replayed, cap=CATCH_UP_CAP)
     async with db.tenant(writer, readonly=True) as tx:
         assert await tx.one(SERVER, ()) == ON_STANDBY
         assert await tx.one(GET_ITEM, (1,)) == Item(tenant, 1, "written")
@@ -100,6 +101,7 @@ async def test_a_read_may_wait_for_the_replica_to_catch_up(
     ctx = TenantContext(tenant_id=tenant)
     async with db.tenant(ctx) as tx:
         await tx.exec(INSERT_ITEM, (tenant, 1, "waited for"))
+    await nudge_wal(items_pg)
     # The monitor will not poll again for a minute: the read polls the standby itself.
     async with db.tenant(ctx, readonly=True) as tx:
         assert await tx.one(SERVER, ()) == ON_STANDBY
@@ -126,7 +128,7 @@ async def test_a_lagging_replica_is_skipped_and_comes_back(
     assert any("lagging" in p for p in health.problems)
     assert health.reachable
     await standby.resume()
-    await eventually(lambda: state_is("ok"))
+    await eventually(lambda: state_is("ok"), cap=CATCH_UP_CAP)
     async with db.tenant(ctx, readonly=True) as tx:
         assert await tx.one(SERVER, ()) == ON_STANDBY
 
@@ -153,7 +155,7 @@ async def test_a_replica_that_is_down_is_skipped_and_comes_back(
     async def back() -> bool:
         return [r.state for r in db.replica_status()] == ["ok"]
 
-    await eventually(back)
+    await eventually(back, cap=CATCH_UP_CAP)
     async with db.tenant(ctx, readonly=True) as tx:
         assert await tx.one(SERVER, ()) == ON_STANDBY
 
