@@ -132,9 +132,9 @@ async def test_cli_migrate_seed_doctor_with_only_the_data_api_env(
     tmp_path: Path,
 ) -> None:
     assert await _cli("migrate", "up", "--dir", str(SCHEMA_DIR)) == 0
-    assert "applied 4 migration(s): 1, 2, 3, 4" in capsys.readouterr().out
+    assert "applied 5 migration(s): 1, 2, 3, 4, 5" in capsys.readouterr().out
     assert await _cli("migrate", "status", "--dir", str(SCHEMA_DIR)) == 0
-    assert capsys.readouterr().out.count("  applied  ") == 4
+    assert capsys.readouterr().out.count("  applied  ") == 5
     assert await _cli("seed", "--tenants", "2", "--bookings-per-tenant", "4", "--seed", "5") == 0
     assert "seed 5: 2 tenants" in capsys.readouterr().out
     assert await _cli("doctor") == 0
@@ -149,10 +149,10 @@ async def test_cli_migrate_seed_doctor_with_only_the_data_api_env(
     assert "I-2 public.guests" in capsys.readouterr().out
 
     bad = _copy_schema(tmp_path)
-    _write(bad, "0005_bad", "CREATE TABLE half (id int);\nSELECT 1 / 0;\n")
+    _write(bad, "0006_bad", "CREATE TABLE half (id int);\nSELECT 1 / 0;\n")
     assert await _cli("migrate", "up", "--dir", str(bad)) == 1
     err = capsys.readouterr().err
-    assert "0005_bad.up.sql failed and was rolled back: SQLSTATE 22012" in err
+    assert "0006_bad.up.sql failed and was rolled back: SQLSTATE 22012" in err
     assert "at line 2: SELECT 1 / 0;" in err
 
 

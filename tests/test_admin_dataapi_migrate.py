@@ -34,7 +34,7 @@ async def test_up_down_status_over_the_data_api_match_the_asyncpg_runner(
     assert await up(api, SCHEMA_DIR) == ALL_VERSIONS
     over_data_api = await _schema_dump(fresh_db)
     rows = await status(api, SCHEMA_DIR)
-    assert [r.state for r in rows] == ["applied"] * 4
+    assert [r.state for r in rows] == ["applied"] * len(ALL_VERSIONS)
     assert all(r.applied_at is not None and r.applied_at.tzinfo is not None for r in rows)
     assert await up(api, SCHEMA_DIR) == []
 
@@ -43,7 +43,9 @@ async def test_up_down_status_over_the_data_api_match_the_asyncpg_runner(
         assert await up(other.admin_dsn, SCHEMA_DIR) == ALL_VERSIONS
         assert await _schema_dump(other) == over_data_api
         # Both runners read each other's tracking rows: the asyncpg one sees "applied".
-        assert [r.state for r in await status(fresh_db.admin_dsn, SCHEMA_DIR)] == ["applied"] * 4
+        assert [r.state for r in await status(fresh_db.admin_dsn, SCHEMA_DIR)] == ["applied"] * len(
+            ALL_VERSIONS
+        )
     finally:
         await local_pg.drop_database(other.name)
 
@@ -150,19 +152,19 @@ async def test_no_transaction_file_runs_autocommitted(
     schema = _copy_schema(tmp_path)
     _write(
         schema,
-        "0005_guest_names",
+        "0006_guest_names",
         "-- tenantdb:no-transaction\n"
         "CREATE INDEX CONCURRENTLY guests_tenant_name_idx ON guests (tenant_id, full_name);\n",
         "-- tenantdb:no-transaction\nDROP INDEX CONCURRENTLY guests_tenant_name_idx;\n",
     )
     api = _admin(gateway, fresh_db)
-    assert await up(api, schema) == [1, 2, 3, 4, 5]
+    assert await up(api, schema) == [1, 2, 3, 4, 5, 6]
     valid = await _fetchval(
         fresh_db.admin_dsn,
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'guests_tenant_name_idx'::regclass",
     )
     assert valid is True
-    assert await down(api, schema, to=4) == [5]
+    assert await down(api, schema, to=5) == [6]
     assert (
         await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('guests_tenant_name_idx')") is None
     )

@@ -17,7 +17,7 @@ from tenantdb.local import LocalDatabase
 from tenantdb.local.postgres import _bin_dir
 from tenantdb.migrate import MigrationError, create, down, status, up
 
-ALL_VERSIONS = [1, 2, 3, 4]
+ALL_VERSIONS = [1, 2, 3, 4, 5]
 
 
 def _write(directory: Path, stem: str, up_sql: str, down_sql: str = "SELECT 1;") -> None:
@@ -91,10 +91,11 @@ async def test_second_up_has_nothing_to_do_and_status_lists_applied(
         (2, "applied"),
         (3, "pending"),
         (4, "pending"),
+        (5, "pending"),
     ]
-    assert await up(fresh_db.admin_dsn, SCHEMA_DIR) == [3, 4]
+    assert await up(fresh_db.admin_dsn, SCHEMA_DIR) == [3, 4, 5]
     assert await up(fresh_db.admin_dsn, SCHEMA_DIR) == []
-    assert await down(fresh_db.admin_dsn, SCHEMA_DIR, to=3) == [4]
+    assert await down(fresh_db.admin_dsn, SCHEMA_DIR, to=3) == [5, 4]
 
 
 async def test_objects_are_owned_by_the_owner_role_not_the_login_role(
@@ -128,7 +129,7 @@ async def test_changed_applied_file_is_refused(fresh_db: LocalDatabase, tmp_path
     with pytest.raises(MigrationError, match="changed after it was applied"):
         await down(fresh_db.admin_dsn, schema, to=0)
     states = {r.version: r.state for r in await status(fresh_db.admin_dsn, schema)}
-    assert states == {1: "applied", 2: "changed", 3: "applied", 4: "applied"}
+    assert states == {1: "applied", 2: "changed", 3: "applied", 4: "applied", 5: "applied"}
 
 
 async def test_database_at_a_version_without_file_is_refused(
@@ -137,8 +138,8 @@ async def test_database_at_a_version_without_file_is_refused(
     schema = _copy_schema(tmp_path)
     await up(fresh_db.admin_dsn, schema)
     for suffix in ("up", "down"):
-        (schema / f"0004_activity_log.{suffix}.sql").unlink()
-    with pytest.raises(MigrationError, match=r"database is at version 4 .* no file"):
+        (schema / f"0005_activity_log_partitions.{suffix}.sql").unlink()
+    with pytest.raises(MigrationError, match=r"database is at version 5 .* no file"):
         await up(fresh_db.admin_dsn, schema)
     assert [r.state for r in await status(fresh_db.admin_dsn, schema)][-1] == "missing-file"
 
@@ -273,17 +274,17 @@ async def test_no_transaction_directive_allows_create_index_concurrently(
     )
     _write(
         schema,
-        "0005_guest_names",
+        "0006_guest_names",
         f"-- tenantdb:no-transaction\n{concurrently}\n",
         "-- tenantdb:no-transaction\nDROP INDEX CONCURRENTLY guests_tenant_name_idx;\n",
     )
-    assert await up(fresh_db.admin_dsn, schema) == [1, 2, 3, 4, 5]
+    assert await up(fresh_db.admin_dsn, schema) == [1, 2, 3, 4, 5, 6]
     owner = await _fetchval(
         fresh_db.admin_dsn,
         "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'guests_tenant_name_idx'",
     )
     assert owner == "app_owner"
-    assert await down(fresh_db.admin_dsn, schema, to=4) == [5]
+    assert await down(fresh_db.admin_dsn, schema, to=5) == [6]
     assert (
         await _fetchval(fresh_db.admin_dsn, "SELECT to_regclass('guests_tenant_name_idx')") is None
     )
@@ -347,10 +348,11 @@ async def test_cli_up_status_and_create(fresh_db: LocalDatabase, tmp_path: Path)
         "applied",
         "applied",
         "pending",
+        "pending",
     ]
     assert created.stdout.split() == [
-        str(schema / "0005_add_spa.up.sql"),
-        str(schema / "0005_add_spa.down.sql"),
+        str(schema / "0006_add_spa.up.sql"),
+        str(schema / "0006_add_spa.down.sql"),
     ]
     assert refused.returncode == 1
     assert "does not exist" in refused.stderr

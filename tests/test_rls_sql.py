@@ -184,9 +184,8 @@ async def test_cross_tenant_writes_are_refused_and_b_is_untouched(
         "DELETE 0",
     )
     upsert_sql, args = _new_row(table, b, tenant_id=TENANT_B, reuse_id=True)
-    upsert = (
-        f"{upsert_sql} ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id"
-    )
+    key = "tenant_id, created_at, id" if table == "activity_log" else "tenant_id, id"  # partitioned
+    upsert = f"{upsert_sql} ON CONFLICT ({key}) DO UPDATE SET tenant_id = EXCLUDED.tenant_id"
     assert await _attempt(tenant_conn, TENANT_A, upsert, *args, user=a.users[0]) == "42501"
     assert await _fingerprint(admin_conn, TENANT_B) == before
 

@@ -47,8 +47,16 @@ from tenantdb._deadline import Deadline, Watchdog
 from tenantdb._log import tenantdb_logger
 from tenantdb.context import IdValidator, TenantContext, uuid_id
 from tenantdb.drivers.asyncpg.lane import AsyncpgLane, PoolOptions
+from tenantdb.drivers.asyncpg.replicas import (
+    ReplicaOptions,
+    ReplicaSet,
+    ReplicaStatus,
+    format_lsn,
+    parse_lsn,
+)
 from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.drivers.dataapi.retry import RetryPolicy
+from tenantdb.drivers.fair import TenantWaits
 from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
@@ -107,6 +115,9 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     migrations_current: bool | None = None
     audit_passed: bool | None = None
     problems: tuple[str, ...] = ()
+    replicas: tuple[ReplicaStatus, ...] = ()
+    """The read replicas (``Database(replicas=)``); one down or lagging is reported in
+    ``problems`` but does not make ``ok`` false: its reads go to the primary."""
 
     @property
     def ok(self) -> bool:
@@ -178,6 +189,8 @@ class Database:
         validator: IdValidator = uuid_id,
         run_retry: RetryPolicy = RUN_RETRY,
         drain_timeout: float = 10.0,
+        replicas: Sequence[str] = (),
+        replica_options: ReplicaOptions | None = None,
     ) -> None:
         if admin is None and tenant is None:
             raise ConfigurationError("Database needs admin= and/or tenant= (a DSN each)")
@@ -201,6 +214,40 @@ class Database:
         for lane, target in ((self._admin, admin), (self._tenant, tenant)):
             if lane is not None and target is not None:
                 self._metrics.describe_lane(_lane_info(lane, target))
+        self._replicas = self._replica_set(replicas, replica_options)
+
+    def _replica_set(
+        self, replicas: Sequence[str], options: ReplicaOptions | None
+    ) -> ReplicaSet | None:
+        """The standbys read-only blocks go to (``drivers/asyncpg/replicas.py``), or None."""
+        if isinstance(replicas, str):
+            raise ConfigurationError("replicas= takes a list of DSNs, not one string")
+        if not replicas:
+            return None
+        lanes: dict[str, tuple[str, PoolOptions]] = {}
+        for name, target, opts in (
+            ("tenant", self._tenant_target, self._pool_options),
+            ("admin", self._admin_target, self._admin_options),
+        ):
+            if isinstance(target, DataApi):
+                raise ConfigurationError(
+                    f"replicas= needs asyncpg lanes: the {name} lane is a Data API lane (the "
+                    "Data API reaches the writer only; see docs/scale.md)"
+                )
+            if isinstance(target, str):
+                lanes[name] = (target, opts)
+        primary = self._admin_target if isinstance(self._admin_target, str) else None
+        primary = primary or str(self._tenant_target)
+        replica_set = ReplicaSet(
+            replicas,
+            lanes=lanes,
+            primary_dsn=primary,
+            options=options or ReplicaOptions(),
+            metrics=self._metrics,
+        )
+        if isinstance(self._tenant, AsyncpgLane):
+            self._tenant.commit_lsn_sink = replica_set.committed
+        return replica_set
 
     # -- construction ----------------------------------------------------------------------------
     def _lane(
@@ -255,6 +302,9 @@ class Database:
                 admin = data_api_from_env(env, ADMIN_SECRET_VAR)
         else:
             tenant = env.get("TENANT_DATABASE_URL") or None
+        replicas = [u.strip() for u in env.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()]
+        if replicas and "replicas" not in options:
+            options["replicas"] = replicas
         if admin is None and tenant is None:
             raise ConfigurationError(
                 "set DATABASE_URL (admin lane) and/or TENANT_DATABASE_URL (tenant lane), "
@@ -286,6 +336,8 @@ class Database:
         try:
             for lane in self._lanes():
                 await lane.open()
+            if self._replicas is not None:
+                await self._replicas.open()
         except BaseException:
             await self.close(drain_timeout=0)
             raise
@@ -312,6 +364,8 @@ class Database:
             self._watchdog.stop()
             for lane in self._lanes():
                 await lane.close()
+            if self._replicas is not None:
+                await self._replicas.close()
 
     async def _drain(self, limit: float) -> None:
         """Wait up to ``limit`` s for open blocks of other tasks, then cancel the rest and wait
@@ -374,7 +428,7 @@ class Database:
         if self._tenant is None:
             raise ConfigurationError("this Database has no tenant lane (tenant= not given)")
         return self._block(
-            self._tenant,
+            self._read_lane(self._tenant) if readonly else self._tenant,
             self._pool_options,
             ctx=ctx,
             readonly=readonly,
@@ -619,7 +673,7 @@ class Database:
             raise ConfigurationError("this Database has no admin lane (admin= not given)")
         _log.info("tenantdb.admin_transaction", reason=reason, caller=caller, readonly=readonly)
         return self._block(
-            self._admin,
+            self._read_lane(self._admin) if readonly else self._admin,
             self._admin_options,
             ctx=None,
             readonly=readonly,
@@ -645,6 +699,48 @@ class Database:
             statement_timeout=options.statement_timeout,
         )
         return _Block(self, lane, options, request, timeout=timeout)
+
+    # -- read replicas ---------------------------------------------------------------------------
+    def _read_lane(self, lane: Lane) -> Lane:
+        """Where a read-only block goes: routed to a standby when replicas are configured."""
+        if self._replicas is None or not isinstance(lane, AsyncpgLane):
+            return lane
+        return self._replicas.lane(lane)
+
+    def commit_token(self, ctx: TenantContext) -> str | None:
+        """The last commit position of ``ctx``'s writable blocks in this process (``"0/16B3748"``),
+        for a cookie or header; None without replicas or before the first write.
+
+        Another process serving the same user passes it to :meth:`read_after`, so its
+        read-only blocks of that context see the write (read-your-writes across processes).
+        """
+        if self._replicas is None:
+            return None
+        lsn = self._replicas.token(ctx)
+        return None if lsn is None else format_lsn(lsn)
+
+    def read_after(self, ctx: TenantContext, token: str | None) -> None:
+        """Make ``ctx``'s later read-only blocks read at least at ``token`` (from
+        :meth:`commit_token`): a standby that has not replayed it is skipped. A None or empty
+        token does nothing; a malformed one raises ``ConfigurationError``."""
+        if self._replicas is None or not token:
+            return
+        self._replicas.remember(ctx, parse_lsn(token))
+
+    def replica_status(self) -> tuple[ReplicaStatus, ...]:
+        """Each standby's state (ok, lagging, down), lag, replay position and reads served."""
+        return () if self._replicas is None else self._replicas.status()
+
+    @property
+    def replica_fallbacks(self) -> int:
+        """Read-only blocks that went to the primary because no standby was usable."""
+        return 0 if self._replicas is None else self._replicas.fallbacks
+
+    def tenant_waits(self) -> tuple[TenantWaits, ...]:
+        """Per tenant: connections held, blocks waiting, wait-time percentiles, timeouts
+        (the tenant lane's fair queue, ``PoolOptions(max_per_tenant=)``; asyncpg lanes)."""
+        lane = self._tenant
+        return lane.gate.stats() if isinstance(lane, AsyncpgLane) else ()
 
     # -- observability ---------------------------------------------------------------------------
     def pool_usage(self) -> tuple[PoolUsage, ...]:
@@ -672,7 +768,15 @@ class Database:
                 problems.append(f"{lane.name} lane unreachable: {exc}")
         migrations = await self._migrations_current(problems)
         audit = await self._audit_passed(problems)
+        replicas = self.replica_status()
+        problems.extend(
+            f"replica {r.name} {r.state}: reads go to the primary"
+            + (f" ({r.error})" if r.error else "")
+            for r in replicas
+            if r.state in ("down", "lagging")
+        )
         return Health(
+            replicas=replicas,
             reachable=not any("unreachable" in p for p in problems),
             server_version=version,
             lanes=lanes,

@@ -85,6 +85,7 @@ async def audit(
     return [
         *await q.role(),
         *await q.tables(),
+        *await q.partitions(),
         *(await q.row_security(tenant_conn) if tenant_conn is not None else []),
         *await q.policies(),
         *await q.keys(),

@@ -150,6 +150,35 @@ class Queries:
                 out.append(Finding("I-2", r["name"], "; ".join(missing), " ".join(fixes)))
         return out
 
+    async def partitions(self) -> list[Finding]:
+        """I-2 for partitions: a query on the parent uses the parent's policies, but a
+        partition named directly uses its own, so the tenant role must hold no privilege on
+        any partition (RLS forced on each is checked by ``tables``)."""
+        rows = await self._fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name,"
+            " format('%I.%I', pn.nspname, p.relname) AS parent,"
+            " ARRAY(SELECT priv FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) priv"
+            "   WHERE has_table_privilege($1, c.oid, priv)) AS privileges"
+            " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p'"
+            " JOIN pg_namespace pn ON pn.oid = p.relnamespace"
+            f" WHERE {_USER_SCHEMAS} ORDER BY 1",
+            self.tenant,
+        )
+        return [
+            Finding(
+                "I-2",
+                r["name"],
+                f"the tenant role can name this partition of {r['parent']} directly "
+                f"({', '.join(r['privileges'])}): it would skip the parent's policies and "
+                "grants; tenants must go through the parent",
+                f"REVOKE ALL ON {r['name']} FROM {self.tenant}, PUBLIC;",
+            )
+            for r in rows
+            if r["privileges"]
+        ]
+
     async def row_security(self, tenant_conn: Any) -> list[Finding]:
         rows = await self._fetch(
             f"SELECT t.name, has_table_privilege($1, t.oid, 'SELECT') AS readable"

@@ -2,5 +2,6 @@
 
 from tenantdb.local.dataapi import LocalDataApi
 from tenantdb.local.postgres import LocalDatabase, LocalPostgres, Roles
+from tenantdb.local.standby import LocalStandby
 
-__all__ = ("LocalDataApi", "LocalDatabase", "LocalPostgres", "Roles")
+__all__ = ("LocalDataApi", "LocalDatabase", "LocalPostgres", "LocalStandby", "Roles")

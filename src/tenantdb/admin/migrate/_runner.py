@@ -22,6 +22,7 @@ import asyncpg
 
 from tenantdb.admin.migrate._bookkeeping import (
     _CREATE_TRACKING,
+    _LOCK_KEY,
     DEFAULT_OWNER_ROLE,
     TRACKING_TABLE,
     MigrationStatus,
@@ -135,9 +136,22 @@ async def _connect(
             server_settings=settings,
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if "unsupported startup parameter" in str(exc):
+            raise _pooler_refused(str(exc)) from exc
         raise MigrationError(
             f"cannot connect to the database: {exc}", sqlstate=_state(exc)
         ) from exc
+
+
+def _pooler_refused(what: str) -> MigrationError:
+    """Migrations behind a transaction pooler (pgbouncer ``pool_mode = transaction``, RDS
+    Proxy): the session advisory lock and the session settings would land on whichever
+    server connection the pooler picks, so two migrators could interleave."""
+    return MigrationError(
+        f"the migration runner needs a direct PostgreSQL session, and this DSN looks like a "
+        f"transaction pooler ({what}): point the admin DSN (DATABASE_URL) at the server "
+        "itself, not at pgbouncer (docs/scale.md)"
+    )
 
 
 @asynccontextmanager
@@ -148,6 +162,7 @@ async def _locked(
     conn = await _connect(dsn, ddl_lock_timeout=ddl_lock_timeout)
     try:
         await _poll_lock(conn, "SELECT pg_try_advisory_lock($1)", lock_wait_s)
+        await _check_lock_is_ours(conn)
         yield conn
     except asyncpg.PostgresError as exc:
         raise MigrationError(
@@ -156,6 +171,19 @@ async def _locked(
     finally:
         with anyio.CancelScope(shield=True):
             await conn.close()  # closing the session releases the advisory lock
+
+
+async def _check_lock_is_ours(conn: asyncpg.Connection) -> None:
+    """The session lock must be held by the backend the next statements run on; behind a
+    transaction pooler that accepted our startup parameters it may not be."""
+    held = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND pid = pg_backend_pid() AND objsubid = 1"
+        " AND ((classid::bigint << 32) | objid::bigint) = $1)",
+        _LOCK_KEY,
+    )
+    if not held:
+        raise _pooler_refused("the migration lock is held by another backend than ours")
 
 
 async def _ensure_tracking_table(conn: asyncpg.Connection, owner: str) -> None:

@@ -35,7 +35,6 @@ transaction pooler can multiplex.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -44,6 +43,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
 
 import anyio
+import anyio.lowlevel
 import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
@@ -61,6 +61,7 @@ from tenantdb.drivers._tx_common import (
 from tenantdb.drivers.asyncpg import sql
 from tenantdb.drivers.asyncpg.errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
+from tenantdb.drivers.fair import FairGate
 from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
 from tenantdb.errors import (
     CommitOutcomeUnknownError,
@@ -79,6 +80,7 @@ __all__ = ("AsyncpgLane", "PoolOptions")
 
 R = TypeVar("R")
 _Conn: TypeAlias = "PoolConnectionProxy[Any]"
+_NOT_HELD = object()
 _CLEANUP_TIMEOUT_S = 5.0
 """Upper bound for the shielded ROLLBACK/COMMIT; past it the connection is terminated."""
 
@@ -101,6 +103,16 @@ class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Default deadline of a whole transaction block (``TransactionTimeoutError``)."""
     statement_cache_size: int = 100
     max_inactive_connection_lifetime: float = 300.0
+    context_statements: Literal["set_config", "set_local"] = "set_config"
+    """How the tenant BEGIN sets the context: ``set_config(…, true)`` calls (default), or
+    ``SET LOCAL`` statements in the same message, which a distributed PostgreSQL (Citus)
+    forwards to its workers (docs/scale.md §5). Extra context variables travel bound through
+    ``set_config`` in both forms."""
+    max_per_tenant: int | None = None
+    """At most this many connections per tenant at once (None: no cap); a tenant's further
+    blocks wait in the lane's first-come-first-served queue (``drivers/fair.py``) while other
+    tenants' blocks go past them, and raise ``PoolTimeoutError`` naming the tenant after
+    ``acquire_timeout``."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_size <= self.max_size or self.max_size < 1:
@@ -113,6 +125,10 @@ class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         if self.statement_timeout is not None and not self.statement_timeout > 0:
             raise ConfigurationError("statement_timeout must be positive or None")
+        if self.context_statements not in ("set_config", "set_local"):
+            raise ConfigurationError("context_statements must be 'set_config' or 'set_local'")
+        if self.max_per_tenant is not None and not self.max_per_tenant >= 1:
+            raise ConfigurationError("max_per_tenant must be >= 1 or None")
 
 
 async def _keep_session(_conn: object) -> None:
@@ -142,6 +158,12 @@ class AsyncpgLane:
         """Backend pids whose transaction ran SQL that may have PREPAREd (``_take_prepared``)."""
         self.waiting = 0
         """Tasks waiting for a pooled connection right now (pool usage telemetry)."""
+        self.gate = FairGate(options.max_size, options.max_per_tenant, lane=name)
+        """First-come-first-served admission to the pool, per-tenant cap (``fair.py``)."""
+        self._holders: dict[int, str | None] = {}
+        self.commit_lsn_sink: Callable[[TenantContext | None, int], None] | None = None
+        """Set by ``Database`` when it has read replicas: writable tenant blocks then report
+        their commit position (``sql.TENANT_COMMIT_LSN``) for read-your-writes."""
 
     @property
     def name(self) -> str:
@@ -201,21 +223,33 @@ class AsyncpgLane:
             raise ConfigurationError(f"the {self._name} lane is not open: use `async with db:`")
         return self._pool
 
-    async def _acquire(self) -> _Conn:
+    async def _acquire(self, tenant_id: str | None = None) -> _Conn:
         pool = self.pool
         timeout = self.options.acquire_timeout
-        # With an idle connection the acquire cannot wait (a free holder may still need to
-        # connect, bounded by connect_timeout): skip asyncpg's wait_for task, ~10 µs a call.
-        wait = None if pool.get_idle_size() > 0 else timeout
+        t0 = time.monotonic()
         self.waiting += 1
         try:
-            conn: _Conn = await pool.acquire(timeout=wait)
+            # Waiting happens in the gate, in arrival order; the pool then has a connection
+            # (or a free holder that connects, bounded by connect_timeout).
+            await self.gate.enter(tenant_id, timeout)
+            try:
+                # With an idle connection the acquire cannot wait: skip asyncpg's wait_for
+                # task, ~10 µs a call.
+                left = max(0.001, timeout - (time.monotonic() - t0))
+                wait = None if pool.get_idle_size() > 0 else left
+                conn: _Conn = await pool.acquire(timeout=wait)
+            except BaseException:
+                self.gate.leave(tenant_id)
+                raise
         except TimeoutError:
             raise pool_timeout(self._name, timeout) from None
         except Exception as exc:
+            if isinstance(exc, TenantDBError):
+                raise
             raise map_asyncpg_error(exc, query=None) from exc
         finally:
             self.waiting -= 1
+        self._holders[id(conn)] = tenant_id
         return conn
 
     def _take_prepared(self, conn: _Conn) -> bool:
@@ -229,7 +263,12 @@ class AsyncpgLane:
             return True
         return False
 
-    async def _commit(self, conn: _Conn, on_done: Callable[[str], None]) -> str:
+    async def _commit(
+        self,
+        conn: _Conn,
+        on_done: Callable[[str], None],
+        report_lsn: Callable[[int], None] | None = None,
+    ) -> str:
         """COMMIT and release; the status (``COMMIT``, or ``ROLLBACK`` for an aborted block).
 
         A backend lost before COMMIT is sent committed nothing: ``ConnectionLostError``
@@ -252,6 +291,8 @@ class AsyncpgLane:
             on_done(status)
 
         send = _tenant_commit if self._name == "tenant" else _plain_commit
+        if report_lsn is not None and self._name == "tenant":
+            send = functools.partial(_tenant_commit_lsn, report=report_lsn)
         try:
             return await finish(lambda: send(conn), bound=_CLEANUP_TIMEOUT_S, on_done=done)
         except TimeoutError:
@@ -289,9 +330,17 @@ class AsyncpgLane:
                 self._metrics.record_discard(lane=self._name, reason=reason)
         except asyncpg.InterfaceError:
             pass  # asyncpg already released it when the connection was lost
-        # asyncpg's pool may already have taken a lost connection back by itself
-        with contextlib.suppress(asyncpg.InterfaceError, asyncpg.InternalClientError):
+        try:
             await self.pool.release(conn)
+        except asyncpg.InternalClientError:
+            # "release() called on a free connection holder": asyncpg already returned the
+            # holder of a lost connection to the pool; nothing is left to release.
+            if not _is_gone(conn):
+                raise
+        finally:
+            held = self._holders.pop(id(conn), _NOT_HELD)
+            if held is not _NOT_HELD:
+                self.gate.leave(held)  # type: ignore[arg-type]  # str | None once held
 
     def _record_query(
         self, ctx: TenantContext | None, query: str, rows: int, t0: float, sqlstate: str | None
@@ -321,11 +370,16 @@ class _TxScope:
     async def __aenter__(self) -> _AsyncpgTx:
         self._t0 = time.perf_counter()
         r = self._request
-        conn = await self._lane._acquire()
+        conn = await self._lane._acquire(r.tenant_id)
         # A connection whose last transaction ran SQL that may have PREPAREd gets the sweep.
         sweep = r.ctx is not None and self._lane._take_prepared(conn)
         script, bound = _begin_plan(
-            r.ctx, r.readonly, r.isolation, r.statement_timeout, deallocate=sweep
+            r.ctx,
+            r.readonly,
+            r.isolation,
+            r.statement_timeout,
+            deallocate=sweep,
+            set_local=self._lane.options.context_statements == "set_local",
         )
         try:
             await self._begin(conn, script, bound)
@@ -372,7 +426,12 @@ class _TxScope:
             self._record(ok=ok, context_sets=0 if self._request.ctx is None else 1)
 
     async def _commit(self, conn: _Conn) -> None:
-        if await self._lane._commit(conn, self._committed) != "COMMIT":
+        report = None
+        request = self._request
+        sink = self._lane.commit_lsn_sink
+        if sink is not None and not request.readonly:
+            report = functools.partial(sink, request.ctx)
+        if await self._lane._commit(conn, self._committed, report) != "COMMIT":
             raise error_for_sqlstate(
                 "25P02",
                 "the transaction was rolled back at COMMIT because a statement in it "
@@ -641,6 +700,37 @@ async def _tenant_commit(conn: _Conn) -> str:
         return await conn.execute("ROLLBACK")
 
 
+async def _tenant_commit_lsn(conn: _Conn, *, report: Callable[[int], None]) -> str:
+    """``sql.TENANT_COMMIT_LSN``: commit, and hand the commit position to ``report``.
+
+    asyncpg dispatches the NOTICE to the listener with ``call_soon`` while it reads the
+    message, before it completes the ``execute`` future, so the position has arrived when
+    ``execute`` returns. No notice (a server that hid it): no token, reads go to the primary
+    only if an older token says so; nothing is wrong with the commit itself.
+    """
+    positions: list[str] = []
+
+    def listen(_conn: object, message: Any) -> None:
+        text = str(getattr(message, "message", ""))
+        if text.startswith(sql.COMMIT_LSN_NOTICE):
+            positions.append(text[len(sql.COMMIT_LSN_NOTICE) :])
+
+    conn.add_log_listener(listen)
+    try:
+        try:
+            await conn.execute(sql.TENANT_COMMIT_LSN)
+        except asyncpg.InFailedSQLTransactionError:
+            return str(await conn.execute("ROLLBACK"))
+        if not positions:
+            await anyio.lowlevel.checkpoint()  # the listener's call_soon, if it is still queued
+    finally:
+        conn.remove_log_listener(listen)
+    if positions:
+        hi, _, lo = positions[-1].partition("/")
+        report((int(hi, 16) << 32) | int(lo, 16))
+    return "COMMIT"  # UNLISTEN and COMMIT succeeded, or execute() raised
+
+
 @functools.lru_cache(maxsize=4096)
 def _begin_plan(
     ctx: TenantContext | None,
@@ -649,6 +739,7 @@ def _begin_plan(
     statement_timeout: float | None,
     *,
     deallocate: bool = False,
+    set_local: bool = False,
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(BEGIN script, settings that must travel bound); cached per context and mode."""
     literal, bound = sql.split_settings(() if ctx is None else ctx.settings())
@@ -659,6 +750,7 @@ def _begin_plan(
         literal=literal,
         clear_session=ctx is not None,
         deallocate=deallocate,
+        set_local=set_local,
     )
     return script, tuple(bound)
 

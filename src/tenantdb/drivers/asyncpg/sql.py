@@ -19,8 +19,10 @@ from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
 __all__ = (
+    "COMMIT_LSN_NOTICE",
     "DEALLOCATE_SQL_PREPARED",
     "TENANT_COMMIT",
+    "TENANT_COMMIT_LSN",
     "begin_script",
     "bound_settings_sql",
     "may_prepare",
@@ -99,6 +101,24 @@ before this reset runs.
 TENANT_COMMIT = "UNLISTEN *;COMMIT"
 """How the tenant lane commits: see ``lane._tenant_commit``."""
 
+COMMIT_LSN_NOTICE = "tenantdb_commit_lsn "
+"""Prefix of the NOTICE that carries the commit position (``TENANT_COMMIT_LSN``)."""
+
+TENANT_COMMIT_LSN = (
+    TENANT_COMMIT + ";DO $tenantdb$BEGIN "
+    "PERFORM pg_catalog.set_config($n$client_min_messages$n$,$n$notice$n$,true);"
+    "RAISE NOTICE $m$" + COMMIT_LSN_NOTICE + "%$m$,pg_catalog.pg_current_wal_insert_lsn();"
+    "END$tenantdb$"
+)
+"""A writable tenant block's commit when read replicas are configured (``replicas.py``).
+
+Same message, so no round trip: the ``DO`` runs after the COMMIT, in its own implicit
+transaction, and reports the WAL insert position, which is at or past the end of the commit
+record, in a NOTICE (the simple protocol returns no rows to asyncpg; notices it does). If the
+block had failed, ``UNLISTEN`` fails first and nothing after it runs; if COMMIT fails, neither
+does the ``DO``. ``client_min_messages`` is raised locally so a role setting cannot hide it.
+"""
+
 
 def quote_literal(value: str) -> str:
     """A single-quoted SQL literal. Defence in depth: callers pass only validated values."""
@@ -145,6 +165,7 @@ def begin_script(
     literal: Sequence[tuple[str, str]],
     clear_session: bool = False,
     deallocate: bool = False,
+    set_local: bool = False,
 ) -> str:
     """``BEGIN …;[<the session reset>;]SELECT set_config(…, true), …``.
 
@@ -152,6 +173,12 @@ def begin_script(
     a transaction-local setting too, so nothing tenantdb sets survives COMMIT/ROLLBACK and the
     pool needs no reset query. ``clear_session`` (the tenant lane) first resets any session-level
     state the application's own SQL left on the backend (:data:`_CLEAR_SESSION`).
+
+    ``set_local`` spells the same settings as ``SET LOCAL name = 'value'`` statements in the
+    same message (``PoolOptions(context_statements="set_local")``): equally transaction-local,
+    and the form a distributed PostgreSQL forwards to its workers (Citus with
+    ``citus.propagate_set_commands = 'local'`` propagates ``SET LOCAL``, never a
+    ``set_config()`` call; docs/scale.md §5).
     """
     begin = "BEGIN"
     if clear_session:
@@ -169,6 +196,8 @@ def begin_script(
         begin += ";" + _CLEAR_SESSION
     if deallocate:
         begin += ";" + DEALLOCATE_SQL_PREPARED
+    if set_local:
+        return begin + "".join(_set_local(literal, statement_timeout))
     calls = []
     if statement_timeout is not None:
         millis = max(1, int(statement_timeout * 1000))
@@ -177,6 +206,15 @@ def begin_script(
     if not calls:
         return begin
     return begin + ";SELECT " + ",".join(calls)
+
+
+def _set_local(literal: Sequence[tuple[str, str]], statement_timeout: float | None) -> list[str]:
+    """``;SET LOCAL statement_timeout = 30000;SET LOCAL app.x = '…'`` (names validated)."""
+    out = []
+    if statement_timeout is not None:
+        out.append(f";SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}")
+    out.extend(f";SET LOCAL {_check_setting_name(n)} = {quote_literal(v)}" for n, v in literal)
+    return out
 
 
 def bound_settings_sql(names: Sequence[str]) -> str:
