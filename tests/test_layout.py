@@ -105,3 +105,17 @@ def test_each_transport_has_its_folder() -> None:
         p.name for p in PACKAGE.glob("drivers/*.py") if p.name.startswith(("_asyncpg", "_dataapi"))
     )
     assert stray == []
+
+
+def test_the_transports_do_not_import_each_other() -> None:
+    """What both lanes need lives beside them in ``drivers/`` (``_settings``, ``_tx_common``,
+    ``_redact``, ``_detached``), not in the other transport's folder."""
+    graph = _edges(_modules())
+    crossing = sorted(
+        (a, b)
+        for a, targets in graph.items()
+        for b in targets
+        for mine, other in (("asyncpg", "dataapi"), ("dataapi", "asyncpg"))
+        if a.startswith(f"tenantdb.drivers.{mine}") and b.startswith(f"tenantdb.drivers.{other}")
+    )
+    assert crossing == []

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from tenantdb import errors
 from tenantdb.context import TenantContext, slug_id
+from tenantdb.drivers._settings import SAFE_LITERAL
 from tenantdb.drivers.asyncpg import sql as _asyncpg_sql
 from tenantdb.drivers.asyncpg.lane import _begin_plan
 from tenantdb.drivers.lane import Isolation
@@ -171,7 +172,7 @@ def test_any_id_is_embedded_only_in_the_safe_shape(value: str) -> None:
     quote-free ASCII; everything else is bound, verbatim."""
     ctx = TenantContext(tenant_id=value, user_id=value, validator=ANY_ID)
     script, bound = _begin_plan(ctx, True, Isolation.SERIALIZABLE, 1.0)
-    literal = _asyncpg_sql._SAFE_LITERAL.fullmatch(value) is not None
+    literal = SAFE_LITERAL.fullmatch(value) is not None
     assert script.isascii()
     if literal:
         assert not bound
@@ -181,7 +182,7 @@ def test_any_id_is_embedded_only_in_the_safe_shape(value: str) -> None:
         assert "'" + value not in script
     # the script is the fixed shape: every quote belongs to a literal of the safe alphabet
     for piece in script.split("'")[1::2]:
-        assert _asyncpg_sql._SAFE_LITERAL.fullmatch(piece)
+        assert SAFE_LITERAL.fullmatch(piece)
 
 
 def test_a_subclass_lying_in_settings_still_travels_bound() -> None:

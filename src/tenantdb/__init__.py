@@ -30,13 +30,12 @@ from tenantdb.context import (
 )
 from tenantdb.database import Database, Health, PoolUsage
 from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
-from tenantdb.drivers.asyncpg.lane import PoolOptions
 from tenantdb.drivers.asyncpg.replicas import ReplicaOptions, ReplicaStatus
 from tenantdb.drivers.base import Executor
 from tenantdb.drivers.dataapi.config import DataApi
 from tenantdb.drivers.dataapi.retry import RetryPolicy
 from tenantdb.drivers.fair import TenantWaits
-from tenantdb.drivers.lane import Isolation, Transaction
+from tenantdb.drivers.lane import Isolation, PoolOptions, Transaction
 from tenantdb.emf import EmfExporter
 from tenantdb.errors import (
     ConfigurationError,

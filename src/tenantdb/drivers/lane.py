@@ -53,16 +53,17 @@ from __future__ import annotations
 
 import enum
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
 from tenantdb.drivers.base import Executor
+from tenantdb.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
 
-__all__ = ("Isolation", "Lane", "Transaction", "TxRequest")
+__all__ = ("Isolation", "Lane", "PoolOptions", "Transaction", "TxRequest")
 
 
 class Isolation(enum.StrEnum):
@@ -71,6 +72,53 @@ class Isolation(enum.StrEnum):
     READ_COMMITTED = "read committed"
     REPEATABLE_READ = "repeatable read"
     SERIALIZABLE = "serializable"
+
+
+class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Pool and timeout settings of one lane (asyncpg: the pool; Data API: the HTTP
+    connections and transaction slots); every wait is finite by default.
+
+    ``statement_cache_size=0`` is the setting for pgbouncer in transaction mode (without
+    ``max_prepared_statements``): asyncpg then prepares unnamed statements only.
+    """
+
+    min_size: int = 1
+    max_size: int = 10
+    acquire_timeout: float = 10.0
+    """Seconds to wait for a free connection before ``PoolTimeoutError``."""
+    connect_timeout: float = 10.0
+    statement_timeout: float | None = 30.0
+    """Server-side, transaction-local ``statement_timeout`` (None: the role's default)."""
+    transaction_timeout: float = 60.0
+    """Default deadline of a whole transaction block (``TransactionTimeoutError``)."""
+    statement_cache_size: int = 100
+    max_inactive_connection_lifetime: float = 300.0
+    context_statements: Literal["set_config", "set_local"] = "set_config"
+    """How the tenant BEGIN sets the context: ``set_config(…, true)`` calls (default), or
+    ``SET LOCAL`` statements in the same message, which a distributed PostgreSQL (Citus)
+    forwards to its workers (docs/scale.md §5). Extra context variables travel bound through
+    ``set_config`` in both forms."""
+    max_per_tenant: int | None = None
+    """At most this many connections per tenant at once (None: no cap); a tenant's further
+    blocks wait in the lane's first-come-first-served queue (``drivers/fair.py``) while other
+    tenants' blocks go past them, and raise ``PoolTimeoutError`` naming the tenant after
+    ``acquire_timeout``."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_size <= self.max_size or self.max_size < 1:
+            raise ConfigurationError(
+                f"pool sizes must satisfy 0 <= min_size <= max_size, max_size >= 1 "
+                f"(got min_size={self.min_size}, max_size={self.max_size})"
+            )
+        for name in ("acquire_timeout", "connect_timeout", "transaction_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if self.statement_timeout is not None and not self.statement_timeout > 0:
+            raise ConfigurationError("statement_timeout must be positive or None")
+        if self.context_statements not in ("set_config", "set_local"):
+            raise ConfigurationError("context_statements must be 'set_config' or 'set_local'")
+        if self.max_per_tenant is not None and not self.max_per_tenant >= 1:
+            raise ConfigurationError("max_per_tenant must be >= 1 or None")
 
 
 class TxRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
 import anyio
 import anyio.lowlevel
 import asyncpg
-import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from tenantdb.drivers._detached import finish
@@ -62,7 +61,7 @@ from tenantdb.drivers.asyncpg import sql
 from tenantdb.drivers.asyncpg.errors import map_asyncpg_error, pool_timeout
 from tenantdb.drivers.asyncpg.executor import AsyncpgExecutor
 from tenantdb.drivers.fair import FairGate
-from tenantdb.drivers.lane import Isolation, Transaction, TxRequest
+from tenantdb.drivers.lane import Isolation, PoolOptions, Transaction, TxRequest
 from tenantdb.errors import (
     CommitOutcomeUnknownError,
     ConfigurationError,
@@ -83,52 +82,6 @@ _Conn: TypeAlias = "PoolConnectionProxy[Any]"
 _NOT_HELD = object()
 _CLEANUP_TIMEOUT_S = 5.0
 """Upper bound for the shielded ROLLBACK/COMMIT; past it the connection is terminated."""
-
-
-class PoolOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Pool and timeout settings of one asyncpg lane; every wait is finite by default.
-
-    ``statement_cache_size=0`` is the setting for pgbouncer in transaction mode (without
-    ``max_prepared_statements``): asyncpg then prepares unnamed statements only.
-    """
-
-    min_size: int = 1
-    max_size: int = 10
-    acquire_timeout: float = 10.0
-    """Seconds to wait for a free connection before ``PoolTimeoutError``."""
-    connect_timeout: float = 10.0
-    statement_timeout: float | None = 30.0
-    """Server-side, transaction-local ``statement_timeout`` (None: the role's default)."""
-    transaction_timeout: float = 60.0
-    """Default deadline of a whole transaction block (``TransactionTimeoutError``)."""
-    statement_cache_size: int = 100
-    max_inactive_connection_lifetime: float = 300.0
-    context_statements: Literal["set_config", "set_local"] = "set_config"
-    """How the tenant BEGIN sets the context: ``set_config(…, true)`` calls (default), or
-    ``SET LOCAL`` statements in the same message, which a distributed PostgreSQL (Citus)
-    forwards to its workers (docs/scale.md §5). Extra context variables travel bound through
-    ``set_config`` in both forms."""
-    max_per_tenant: int | None = None
-    """At most this many connections per tenant at once (None: no cap); a tenant's further
-    blocks wait in the lane's first-come-first-served queue (``drivers/fair.py``) while other
-    tenants' blocks go past them, and raise ``PoolTimeoutError`` naming the tenant after
-    ``acquire_timeout``."""
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.min_size <= self.max_size or self.max_size < 1:
-            raise ConfigurationError(
-                f"pool sizes must satisfy 0 <= min_size <= max_size, max_size >= 1 "
-                f"(got min_size={self.min_size}, max_size={self.max_size})"
-            )
-        for name in ("acquire_timeout", "connect_timeout", "transaction_timeout"):
-            if not getattr(self, name) > 0:
-                raise ConfigurationError(f"{name} must be a positive number of seconds")
-        if self.statement_timeout is not None and not self.statement_timeout > 0:
-            raise ConfigurationError("statement_timeout must be positive or None")
-        if self.context_statements not in ("set_config", "set_local"):
-            raise ConfigurationError("context_statements must be 'set_config' or 'set_local'")
-        if self.max_per_tenant is not None and not self.max_per_tenant >= 1:
-            raise ConfigurationError("max_per_tenant must be >= 1 or None")
 
 
 async def _keep_session(_conn: object) -> None:

@@ -1,8 +1,9 @@
 """SQL text the asyncpg lane sends on its own behalf: BEGIN scripts, context, bulk insert.
 
 Nothing here embeds a caller-chosen value except the tenant and user ids, and only after they
-passed both the context validator and :data:`_SAFE_LITERAL` (a conservative ASCII set with no
-quote, backslash or NUL); anything else travels as a bound parameter in a second statement.
+passed both the context validator and ``drivers._settings.SAFE_LITERAL`` (a conservative ASCII
+set with no quote, backslash or NUL); anything else travels as a bound parameter in a second
+statement.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tenantdb.query import Param
 
+from tenantdb.drivers._settings import check_setting_name as _check_setting_name
+from tenantdb.drivers._settings import quote_literal, split_settings
 from tenantdb.drivers.lane import Isolation
 from tenantdb.errors import ConfigurationError
 
@@ -33,17 +36,8 @@ __all__ = (
     "values_insert_sql",
 )
 
-_SAFE_LITERAL = re.compile(r"\A[0-9A-Za-z._:@+-]{0,128}\Z")
-"""Values this shape may travel as literals in the BEGIN round trip (uuids, slugs, emails)."""
-
-_SETTING_NAME = re.compile(r"\A[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\Z")
-"""A custom GUC name (``app.current_tenant_id``): validated again before it enters SQL text."""
-
 _TYPE_PART = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$ ]*\Z")
 """One dotted part of a type name (``public.booking_status``, ``double precision``)."""
-
-_LITERAL_IDS = 2
-"""``TenantContext.settings()`` starts with the tenant id and the user id."""
 
 DEALLOCATE_SQL_PREPARED = (
     "DO $tenantdb$DECLARE s text;BEGIN "
@@ -120,13 +114,6 @@ does the ``DO``. ``client_min_messages`` is raised locally so a role setting can
 """
 
 
-def quote_literal(value: str) -> str:
-    """A single-quoted SQL literal. Defence in depth: callers pass only validated values."""
-    if "\x00" in value or "\\" in value:
-        raise ConfigurationError("a value with NUL or backslash cannot travel as a SQL literal")
-    return "'" + value.replace("'", "''") + "'"
-
-
 def quote_ident(name: str) -> str:
     """A double-quoted identifier; a dotted name is quoted part by part."""
     parts = name.split(".")
@@ -134,27 +121,6 @@ def quote_ident(name: str) -> str:
         if not part or "\x00" in part:
             raise ConfigurationError(f"invalid SQL identifier {name!r}")
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
-
-
-def _check_setting_name(name: str) -> str:
-    if not _SETTING_NAME.fullmatch(name):
-        raise ConfigurationError(f"invalid tenant variable name {name!r}")
-    return name
-
-
-def split_settings(
-    settings: Sequence[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(literal, bound): the ids go literal when safe; every extra variable goes bound."""
-    literal: list[tuple[str, str]] = []
-    bound: list[tuple[str, str]] = []
-    for index, (name, value) in enumerate(settings):
-        _check_setting_name(name)
-        if index < _LITERAL_IDS and _SAFE_LITERAL.fullmatch(value):
-            literal.append((name, value))
-        else:
-            bound.append((name, value))
-    return literal, bound
 
 
 def begin_script(

@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import anyio
 
 from tenantdb.drivers._detached import Detached
+from tenantdb.drivers._settings import quote_literal, split_settings
 from tenantdb.drivers._tx_common import (
     check_request,
     end_block,
     mark_redo_safe,
     record_transaction,
 )
-from tenantdb.drivers.asyncpg.sql import quote_literal, split_settings
 from tenantdb.drivers.dataapi.client import DataApiClient
 from tenantdb.drivers.dataapi.errors import map_dataapi_error
 from tenantdb.drivers.dataapi.retry import RetryPolicy, call_with_retry
@@ -50,7 +50,7 @@ from tenantdb.drivers.dataapi.transaction import (
     CLEANUP_TIMEOUT_S,
     DataApiTx,
 )
-from tenantdb.drivers.lane import Isolation, Lane, Transaction, TxRequest
+from tenantdb.drivers.lane import Isolation, Lane, PoolOptions, Transaction, TxRequest
 from tenantdb.errors import (
     ConfigurationError,
     PoolTimeoutError,
@@ -60,7 +60,6 @@ from tenantdb.errors import (
 
 if TYPE_CHECKING:
     from tenantdb.context import TenantContext
-    from tenantdb.drivers.asyncpg.lane import PoolOptions
     from tenantdb.drivers.dataapi.config import DataApi
     from tenantdb.observe import Metrics
 
@@ -229,7 +228,7 @@ def _context_statement(
 
     The statement timeout and the read-only flag travel as literals; the tenant and user ids and
     every other variable are bound parameters (names validated by
-    ``drivers.asyncpg.sql.split_settings``). Returns ("", []) when there is nothing to set.
+    ``drivers._settings.split_settings``). Returns ("", []) when there is nothing to set.
     """
     calls: list[str] = []
     if statement_timeout is not None:
