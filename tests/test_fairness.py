@@ -135,3 +135,14 @@ async def test_the_pool_timeout_names_the_tenant_at_its_limit(make_db: MakeDb) -
 def test_max_per_tenant_must_be_positive() -> None:
     with pytest.raises(errors.ConfigurationError, match="max_per_tenant"):
         PoolOptions(max_per_tenant=0)
+
+
+async def test_health_checks_give_their_gate_slot_back(make_db: MakeDb) -> None:
+    """``health()`` borrows a connection (``SHOW server_version``) through the fair gate; it
+    must return the slot, or a few health checks would starve every transaction."""
+    db = make_db(pool={"max_size": 2, "acquire_timeout": 2.0})
+    async with db:
+        for _ in range(5):
+            await db.health()
+        async with db.tenant(TenantContext(tenant_id=new_tenant())) as tx:
+            await tx.one(COUNT_ITEMS, ())

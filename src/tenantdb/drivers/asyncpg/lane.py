@@ -160,12 +160,15 @@ class AsyncpgLane:
     async def server_version(self) -> str:
         """``SHOW server_version`` on a pooled connection (reads no table, sets nothing)."""
         conn = await self._acquire()
+        ok = False
         try:
             value = await conn.fetchval("SHOW server_version")
+            ok = True
         except Exception as exc:
             raise map_asyncpg_error(exc, query="SHOW server_version") from exc
         finally:
-            await self.pool.release(conn)
+            # through _release: it also gives the fair gate its slot back
+            await self._release(conn, clean=ok, reason="SHOW server_version failed")
         return str(value)
 
     # -- connections -----------------------------------------------------------------------------
