@@ -643,15 +643,16 @@ def _is_gone(conn: _Conn) -> bool:
         return True
 
 
-async def _tenant_commit(conn: _Conn) -> str:
+async def _tenant_commit(conn: _Conn, script: str = sql.TENANT_COMMIT) -> str:
     """``UNLISTEN *;COMMIT``: a ``LISTEN`` in the block never outlives it (LISTEN takes effect
     at COMMIT, so the next user of the backend would otherwise inherit the registration).
 
     In a transaction already aborted on the server, UNLISTEN fails with 25P02 before COMMIT
     runs: the block is rolled back, as a plain COMMIT would have done (status ``ROLLBACK``).
+    ``script`` may append statements after the COMMIT (``sql.TENANT_COMMIT_LSN``).
     """
     try:
-        return await conn.execute(sql.TENANT_COMMIT)
+        return await conn.execute(script)
     except asyncpg.InFailedSQLTransactionError:
         return await conn.execute("ROLLBACK")
 
@@ -673,10 +674,8 @@ async def _tenant_commit_lsn(conn: _Conn, *, report: Callable[[int], None]) -> s
 
     conn.add_log_listener(listen)
     try:
-        try:
-            await conn.execute(sql.TENANT_COMMIT_LSN)
-        except asyncpg.InFailedSQLTransactionError:
-            return str(await conn.execute("ROLLBACK"))
+        if await _tenant_commit(conn, sql.TENANT_COMMIT_LSN) == "ROLLBACK":
+            return "ROLLBACK"
         if not positions:
             await anyio.lowlevel.checkpoint()  # the listener's call_soon, if it is still queued
     finally:
